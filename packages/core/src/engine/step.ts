@@ -1,0 +1,54 @@
+/**
+ * The step protocol: every kernel path is a generator that yields a Step at each point where
+ * another CPU could interleave. The executor decides which thread's pending step runs next.
+ */
+
+/** What a step does to the object it names (the footprint DPOR and the checkers use). */
+export type Access = 'read' | 'write' | 'acquire' | 'release' | 'none';
+
+/** Cost classes of the timed simulator (see sim/costs.ts). Every strategy pays the same. */
+export type CostKey =
+  | 'step'
+  | 'syscall'
+  | 'ptWalk'
+  | 'pteUpdate'
+  | 'lock'
+  | 'unlock'
+  | 'atomic'
+  | 'clearHugePage'
+  | 'copyHugePage'
+  | 'pageCacheLookup'
+  | 'pageCacheInsert'
+  | 'allocPage'
+  | 'allocTable'
+  | 'tlbFlush'
+  | 'userAccess'
+  | 'rcu';
+
+export interface Step {
+  /** The kernel function this step belongs to (e.g. "hugetlb_no_page"). */
+  fn: string;
+  /** The object touched ('' for none). Objects are named "kind:id", e.g. "pmd:3", "rwsem:i_mmap#1". */
+  obj: string;
+  access: Access;
+  /** Human-readable text for traces and replays, e.g. "down_read(i_mmap_rwsem)". */
+  label: string;
+  /** When present and true the thread is not runnable (waiting). */
+  blocked?: () => boolean;
+  /** A waiter that is descheduled (sleeping lock) rather than spinning. */
+  sleeping?: boolean;
+  /** The step's effect, run atomically when the scheduler picks it. */
+  run?: () => void;
+  cost?: CostKey;
+  /** Multiplier for cost (e.g. number of CPUs an IPI reaches). */
+  units?: number;
+  /** A lock-class name for lock steps (lock_stat, lockdep). */
+  lockClass?: string;
+}
+
+export type KGen<T = void> = Generator<Step, T, void>;
+
+/** Build a plain step. */
+export function step(fn: string, obj: string, access: Access, label: string, cost: CostKey = 'step'): Step {
+  return { fn, obj, access, label, cost };
+}

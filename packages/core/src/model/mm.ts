@@ -1,0 +1,96 @@
+import { RwSem, SpinLock } from '../kernel/locks.js';
+import { HPAGE_ORDER, HPAGE_SIZE, PAGE_SHIFT } from './constants.js';
+import type { Inode } from './inode.js';
+import type { PmdTable } from './pgtable.js';
+import type { ResvMap } from './resv.js';
+
+export interface VmaFlags {
+  /** VM_SHARED */
+  shared: boolean;
+  /** VM_MAYSHARE */
+  mayshare: boolean;
+  /** VM_WRITE */
+  write: boolean;
+}
+
+/** struct anon_vma with its rwsem (private mappings). */
+export class AnonVma {
+  readonly rwsem: RwSem;
+  constructor(readonly id: number) {
+    this.rwsem = new RwSem(`rwsem:anon_vma#${id}`, 'anon_vma->rwsem');
+  }
+}
+
+/** struct vm_area_struct for a hugetlb mapping. */
+export class Vma {
+  anonVma: AnonVma | null = null;
+  /** Private mappings: the owner's resv_map (HPAGE_RESV_OWNER). */
+  resvMap: ResvMap | null = null;
+  resvOwner = false;
+  /** HPAGE_RESV_UNMAPPED: a COW by the owner stole this vma's page. */
+  resvUnmapped = false;
+  /** Unlinked from the mm (munmap/exit done). */
+  dead = false;
+  /** Storage for a strategy's per-VMA state (e.g. the hugetlb vma_lock in vm_private_data). */
+  readonly ext: Record<string, unknown> = {};
+  constructor(
+    readonly id: number,
+    readonly mm: Mm,
+    public start: number,
+    public end: number,
+    /** vm_pgoff, in 4 KiB pages. */
+    public pgoff: number,
+    readonly file: Inode,
+    public flags: VmaFlags,
+  ) {}
+  get objId(): string {
+    return `vma:${this.id}`;
+  }
+  contains(addr: number): boolean {
+    return addr >= this.start && addr < this.end;
+  }
+  /** mm/hugetlb.c vma_hugecache_offset() @ v5.6: page-cache index of addr, in huge pages. */
+  hugeIndex(addr: number): number {
+    return Math.floor((addr - this.start) / HPAGE_SIZE) + Math.floor(this.pgoff / 2 ** HPAGE_ORDER);
+  }
+  /** The address that maps file huge-page idx, or -1. */
+  addrOfIndex(idx: number): number {
+    const a = this.start + (idx - this.pgoff / 2 ** HPAGE_ORDER) * HPAGE_SIZE;
+    return a >= this.start && a < this.end ? a : -1;
+  }
+  /** File byte offset at vm_start. */
+  get fileOffset(): number {
+    return this.pgoff * 2 ** PAGE_SHIFT;
+  }
+}
+
+/** struct mm_struct: PUD entries (1 GiB ranges) pointing at PMD tables, VMAs, mmap_lock. */
+export class Mm {
+  /** PUD index -> PMD table (pud_none when absent). */
+  readonly pud = new Map<number, PmdTable>();
+  readonly vmas: Vma[] = [];
+  readonly mmapLock: RwSem;
+  readonly pageTableLock: SpinLock;
+  nrPmds = 0;
+  /** Huge pages mapped (hugetlb_count in mm counters). */
+  hugetlbRss = 0;
+  exited = false;
+  constructor(
+    readonly id: number,
+    readonly name: string,
+  ) {
+    this.mmapLock = new RwSem(`rwsem:mmap_lock#${name}`, 'mmap_lock');
+    this.pageTableLock = new SpinLock(`spin:page_table_lock#${name}`, 'page_table_lock');
+  }
+  get objId(): string {
+    return `mm:${this.name}`;
+  }
+  pudObj(pudIdx: number): string {
+    return `pud:${this.name}:${pudIdx}`;
+  }
+  /** find_vma(): the vma containing addr. */
+  findVma(addr: number): Vma | null {
+    for (const v of this.vmas) if (v.contains(addr)) return v;
+    return null;
+  }
+}

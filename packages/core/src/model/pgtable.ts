@@ -1,0 +1,84 @@
+import { SpinLock } from '../kernel/locks.js';
+import { PTRS_PER_PMD } from './constants.js';
+import type { Mm } from './mm.js';
+
+/** PTE flag bits of a PMD-level huge entry. */
+export const PTE_PRESENT = 1;
+export const PTE_WRITE = 2;
+export const PTE_DIRTY = 4;
+export const PTE_MIGRATION = 8;
+export const PTE_HWPOISON = 16;
+
+/**
+ * A PMD page-table page: 512 huge PTEs, its split PMD lock (the ptlock in its struct page, so
+ * every mm sharing it takes the same spinlock), and its share count (page refcount up to 6.3:
+ * 1 for the creator plus one per extra sharer). Freed pages go back to a pool and are reused.
+ */
+export class PmdTable {
+  /** Page id of the entry (0 = none). */
+  readonly page = new Int32Array(PTRS_PER_PMD);
+  readonly flags = new Uint8Array(PTRS_PER_PMD);
+  /** page_count() of the table page. */
+  refcount = 0;
+  /** Bumped at every (re)allocation: a handle with an older generation points into freed memory. */
+  gen = 0;
+  free = true;
+  readonly ptl: SpinLock;
+  constructor(readonly pfn: number) {
+    this.ptl = new SpinLock(`spin:ptl#pmd${pfn}`, 'ptlock');
+  }
+  get objId(): string {
+    return `pmd:${this.pfn}`;
+  }
+  clear(): void {
+    this.page.fill(0);
+    this.flags.fill(0);
+  }
+  presentCount(): number {
+    let n = 0;
+    for (let i = 0; i < PTRS_PER_PMD; i++) if (this.page[i] !== 0 || this.flags[i] !== 0) n++;
+    return n;
+  }
+}
+
+/** The page allocator for page-table pages: LIFO reuse, like the per-cpu free lists. */
+export class TablePool {
+  readonly all: PmdTable[] = [];
+  private readonly freeList: PmdTable[] = [];
+  /** pmd_alloc_one() @ v5.6: a zeroed page-table page with refcount 1. */
+  alloc(): PmdTable {
+    const t = this.freeList.pop() ?? this.create();
+    t.gen++;
+    t.free = false;
+    t.refcount = 1;
+    t.clear();
+    return t;
+  }
+  /** pmd_free() @ v5.6: back to the allocator. Its memory may be handed out again at once. */
+  release(t: PmdTable): void {
+    t.free = true;
+    t.refcount = 0;
+    this.freeList.push(t);
+  }
+  get inUse(): number {
+    return this.all.length - this.freeList.length;
+  }
+  private create(): PmdTable {
+    const t = new PmdTable(this.all.length + 1);
+    this.all.push(t);
+    return t;
+  }
+}
+
+/**
+ * A pte pointer (pte_t *) as a handle: the table page it points into, that page's generation
+ * when the pointer was made, and the slot. Also remembers which mm and address it was derived
+ * for, so that use through a table the mm no longer maps is observable.
+ */
+export interface PtePtr {
+  readonly table: PmdTable;
+  readonly gen: number;
+  readonly index: number;
+  readonly mm: Mm;
+  readonly addr: number;
+}
