@@ -19,7 +19,7 @@ export function attachPteChecker(k: Kernel): void {
       });
       return;
     }
-    if (ptep.mm.pud.get(pudIndex(ptep.addr)) !== ptep.table) {
+    if (!e.speculative && ptep.mm.pud.get(pudIndex(ptep.addr)) !== ptep.table) {
       const owners = [...k.mms.values()].filter((m) => m !== ptep.mm && m.pud.get(pudIndex(ptep.addr)) === ptep.table).map((m) => m.name);
       k.report({
         kind: 'pte-stale-owner',

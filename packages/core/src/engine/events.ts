@@ -52,6 +52,8 @@ export interface PteAccessEvent {
   fn: string;
   /** Locking the PTL through the pointer counts as a dereference too. */
   what: 'read' | 'write' | 'ptl';
+  /** A lockless read whose value is only a hint, checked again under locks ("ptep could be stale"). */
+  speculative?: boolean;
 }
 
 export interface KernelEvents {

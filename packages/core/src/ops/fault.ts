@@ -28,17 +28,19 @@ export function* hugetlbFault(c: Ctx, mm: Mm, vma: Vma, address: number, write: 
   c.k.bus.emit('fault:begin', c.t, mm, address);
   let early: PtePtr | null = null;
   if (f.faultLocklessWalk) {
+    // The lockless look for a migration or hwpoison entry ("ptep could be stale"); the RCU design wraps it.
+    if (s.walkBegin) yield* s.walkBegin(c, vma, 'sleepable');
     early = yield* hugePteOffset(c, mm, haddr, fn);
-    if (early) {
-      const e = yield* ptepGet(c, early, fn);
-      if (e.flags & PTE_MIGRATION) {
-        c.k.bus.emit('fault:end', c.t, mm, address, 'retry');
-        return 'retry';
-      }
-      if (e.flags & PTE_HWPOISON) {
-        c.k.bus.emit('fault:end', c.t, mm, address, 'hwpoison');
-        return 'hwpoison';
-      }
+    let e: PteVal | null = null;
+    if (early) e = yield* ptepGet(c, early, fn, true);
+    if (s.walkEnd) yield* s.walkEnd(c, vma, 'sleepable');
+    if (e && e.flags & PTE_MIGRATION) {
+      c.k.bus.emit('fault:end', c.t, mm, address, 'retry');
+      return 'retry';
+    }
+    if (e && e.flags & PTE_HWPOISON) {
+      c.k.bus.emit('fault:end', c.t, mm, address, 'hwpoison');
+      return 'hwpoison';
     }
   }
   if (s.faultEnter) yield* s.faultEnter(c, vma, haddr);

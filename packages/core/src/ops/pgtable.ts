@@ -38,7 +38,7 @@ export function* hugePteOffset(c: Ctx, mm: Mm, addr: number, fn = 'huge_pte_offs
 }
 
 /** huge_ptep_get() @ v5.6: read the entry through a pte pointer. */
-export function* ptepGet(c: Ctx, p: PtePtr, fn: string): KGen<PteVal> {
+export function* ptepGet(c: Ctx, p: PtePtr, fn: string, speculative = false): KGen<PteVal> {
   let v: PteVal = { page: 0, flags: 0 };
   yield {
     fn,
@@ -47,7 +47,7 @@ export function* ptepGet(c: Ctx, p: PtePtr, fn: string): KGen<PteVal> {
     label: `huge_ptep_get(${p.mm.name} ${hex(p.addr)} -> pmd${p.table.pfn}[${p.index}])`,
     cost: 'step',
     run: () => {
-      c.k.bus.emit('pte:access', { t: c.t, ptep: p, write: false, fn, what: 'read' });
+      c.k.bus.emit('pte:access', { t: c.t, ptep: p, write: false, fn, what: 'read', speculative });
       v = { page: p.table.page[p.index]!, flags: p.table.flags[p.index]! };
     },
   };
