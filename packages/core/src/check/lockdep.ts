@@ -85,9 +85,16 @@ export function attachLockdep(k: Kernel, graph = new LockGraph()): LockGraph {
 }
 
 function lk(cls: string, m: string): string {
-  return m === 'read' ? `rlock(${cls})` : `lock(${cls})`;
+  return m === 'read' ? `rlock(${cls});` : `lock(${cls});`;
 }
 
+/**
+ * kernel/locking/lockdep.c print_circular_bug() @ v5.6. `back` is the existing path from the new
+ * lock's class (source) to the held lock's class (target): source -> x1 -> ... -> target.
+ * The chain is printed from the target back to the source: "-> #n" for each class with the stack
+ * that recorded the dependency leading to it, "-> #0" for the source with the current stack.
+ * The scenario uses the class just before the target on the path (lockdep's first parent).
+ */
 function splat(e: AcquireEvent, edge: Edge, back: Edge[]): string {
   const L: string[] = [];
   const bar = '='.repeat(54);
@@ -97,23 +104,23 @@ function splat(e: AcquireEvent, edge: Edge, back: Edge[]): string {
   L.push('but task is already holding lock:');
   L.push(`  (${edge.from}){${edge.heldMode || 'excl'}}, at: ${edge.heldFn}`, '');
   L.push('which lock already depends on the new lock.', '', 'the existing dependency chain (in reverse order) is:', '');
-  const chain = [...back].reverse();
-  let n = chain.length;
-  L.push(`-> #${n} (${edge.from}):`, `       ${edge.heldFn}`, `       [new dependency in ${edge.newFn} by ${edge.task}]`, '');
-  for (const b of chain) {
-    n--;
-    L.push(`-> #${n} (${b.to}):`, `       ${b.heldFn} (holding ${b.from})`, `       ${b.newFn} (acquiring ${b.to}) by ${b.task}`, '');
+  for (let i = back.length - 1; i >= 0; i--) {
+    const b = back[i]!;
+    L.push(`-> #${i + 1} (${b.to}):`, `       ${b.heldFn} (holding ${b.from})`, `       ${b.newFn} (acquiring ${b.to}) by ${b.task}`, '');
   }
-  if (back.length > 1) {
-    L.push('other info that might help us debug this:', '', 'Chain exists of:', `  ${[edge.to, ...back.slice(1).map((b) => b.to)].join(' --> ')} --> ${edge.from}`, '');
-  }
+  L.push(`-> #0 (${edge.to}):`, `       ${edge.heldFn} (holding ${edge.from})`, `       ${edge.newFn} (acquiring ${edge.to}) by ${e.t.name}`, '');
+  L.push('other info that might help us debug this:', '');
+  const source = edge.to;
+  const target = edge.from;
+  const parent = back[back.length - 1]!.from;
+  if (parent !== source) L.push('Chain exists of:', `  ${source} --> ${parent} --> ${target}`, '');
   L.push(' Possible unsafe locking scenario:', '');
   L.push('       CPU0                    CPU1', '       ----                    ----');
-  const first = back[back.length - 1]!;
-  L.push(`  ${lk(edge.from, edge.heldMode).padEnd(24)}`);
-  L.push(`  ${''.padEnd(24)}${lk(back[0]!.from, back[0]!.heldMode)}`);
-  L.push(`  ${''.padEnd(24)}${lk(first.to, first.newMode)}`);
-  L.push(`  ${lk(edge.to, edge.newMode).padEnd(24)}`, '', ' *** DEADLOCK ***', '');
+  const pad = ' '.repeat(31);
+  L.push(`  ${lk(target, edge.heldMode)}`);
+  L.push(`${pad}${lk(parent, back[back.length - 1]!.heldMode)}`);
+  L.push(`${pad}${lk(target, back[back.length - 1]!.newMode)}`);
+  L.push(`  ${lk(source, edge.newMode)}`, '', ' *** DEADLOCK ***', '');
   L.push(`${e.held.length} lock${e.held.length === 1 ? '' : 's'} held by ${e.t.name}:`);
   e.held.forEach((h, i) => L.push(` #${i}: (${h.lock.cls}){${h.mode}}, at: ${h.fn}`));
   return L.join('\n');

@@ -120,6 +120,8 @@ export function* hugetlbNoPage(c: Ctx, mm: Mm, vma: Vma, idx: number, address: n
   let newPage = false;
   let inCache = false;
   let anonRmap = false;
+  /** hinode 4/4 records whether the allocation consumed a reservation (reserve_alloc). */
+  let reserveAlloc = false;
   for (;;) {
     page = yield* findLockPage(c, inode, idx);
     if (page) break;
@@ -130,6 +132,7 @@ export function* hugetlbNoPage(c: Ctx, mm: Mm, vma: Vma, idx: number, address: n
     }
     const np = yield* allocHugePage(c, vma, haddr, false);
     if (!np) return 'oom';
+    reserveAlloc = np.restoreReserve;
     yield* work(c, fn, `clear_huge_page(${np.id})`, 'clearHugePage');
     newPage = true;
     if (vma.flags.mayshare) {
@@ -170,9 +173,8 @@ export function* hugetlbNoPage(c: Ctx, mm: Mm, vma: Vma, idx: number, address: n
     yield* hugePteUnlock(c, ptep, fn);
     if (beyond && newPage && inCache && f.backoutDeletesBeyondEof) {
       // hinode 4/4: take the page back out of the page cache; the reserve it consumed is restored at free.
-      const consumed = c.k.hstate.resv >= 0;
       yield* removeHugePage(c, inode, pg, fn);
-      if (consumed) pg.restoreReserve = true;
+      if (reserveAlloc) pg.restoreReserve = true;
       yield* unlockIt(c, pg.lock, 'write', fn);
       yield* putPage(c, pg, fn);
       return 'sigbus';

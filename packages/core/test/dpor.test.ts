@@ -1,0 +1,266 @@
+import { describe, it, expect } from 'vitest';
+import {
+  Kernel,
+  Mutex,
+  Rng,
+  execute,
+  explore,
+  lock,
+  unlock,
+  rcuReadLock,
+  rcuReadUnlock,
+  synchronizeRcu,
+  noneStrategy,
+  footprintOf,
+  dependent,
+  dporSearch,
+  countInterleavings,
+  runDpor,
+  replaySchedule,
+  type DporTarget,
+  type KGen,
+  type Step,
+  type Thread,
+  type WorkloadSpec,
+} from '../src/index.js';
+import { faultTruncateRace, mapping, pmdUnshareRace } from './fixtures.js';
+
+const MiB = 2 ** 20;
+
+describe('dpor: dependency relation', () => {
+  const s = (obj: string, access: Step['access'], extra: Partial<Step> = {}): Step => ({ fn: 'f', obj, access, label: 'x', ...extra });
+  it('two reads commute, a write conflicts, different objects and none commute', () => {
+    const r = footprintOf(s('o', 'read'));
+    const w = footprintOf(s('o', 'write'));
+    expect(dependent(r, footprintOf(s('o', 'read')))).toBe(false);
+    expect(dependent(r, w)).toBe(true);
+    expect(dependent(w, footprintOf(s('p', 'write')))).toBe(false);
+    expect(dependent(w, footprintOf(s('', 'none')))).toBe(false);
+    expect(dependent(w, footprintOf(s('o', 'none')))).toBe(false);
+  });
+  it('lock steps on one lock conflict; rcu readers conflict with grace periods, not with each other', () => {
+    expect(dependent(footprintOf(s('mutex:a', 'acquire')), footprintOf(s('mutex:a', 'release')))).toBe(true);
+    expect(dependent(footprintOf(s('mutex:a', 'acquire')), footprintOf(s('mutex:b', 'acquire')))).toBe(false);
+    const reader = footprintOf(s('', 'none', { cost: 'rcu' }));
+    expect(dependent(reader, footprintOf(s('', 'none', { cost: 'rcu' })))).toBe(false);
+    expect(dependent(reader, footprintOf(s('rcu:state', 'read')))).toBe(true);
+    expect(dependent(reader, footprintOf(s('rcu:state', 'write', { cost: 'rcu' })))).toBe(true);
+    // A daemon's step (an RCU callback) conflicts with everything.
+    expect(dependent(footprintOf(s('rcu:state', 'write'), true), footprintOf(s('pmd:1', 'read')))).toBe(true);
+  });
+});
+
+/**
+ * Hand-built machines: threads are generators over a tiny shared store. Each read folds the value
+ * into the thread's accumulator, each write stores a hash of the accumulator, so the final store
+ * and accumulators tell apart every order of conflicting steps.
+ */
+type Instr = { op: 'r' | 'w'; obj: string } | { op: 'lock' | 'unlock'; m: number } | { op: 'rcu-lock' | 'rcu-unlock' | 'sync' | 'nop' };
+
+function target(progs: Instr[][]): { t: DporTarget; outcome: () => string } {
+  let last = '';
+  const t: DporTarget = {
+    run(sched, attach) {
+      const k = new Kernel(noneStrategy, { hugePages: 1 });
+      const store = new Map<string, number>();
+      const acc: number[] = progs.map(() => 7);
+      const mutexes = [new Mutex('mutex:m0', 'm0'), new Mutex('mutex:m1', 'm1')];
+      progs.forEach((prog, i) =>
+        k.spawn(`T${i}`, '', (th: Thread) =>
+          (function* (): KGen {
+            for (const ins of prog) {
+              if (ins.op === 'r') yield { fn: 'rd', obj: ins.obj, access: 'read', label: `r ${ins.obj}`, run: () => (acc[i] = (Math.imul(acc[i]!, 31) + (store.get(ins.obj) ?? 1)) >>> 0) };
+              else if (ins.op === 'w') yield { fn: 'wr', obj: ins.obj, access: 'write', label: `w ${ins.obj}`, run: () => store.set(ins.obj, (Math.imul(acc[i]!, 17) + i + 3) >>> 0) };
+              else if (ins.op === 'lock') yield* lock(k, th, mutexes[ins.m]!, 'write', 'prog');
+              else if (ins.op === 'unlock') yield* unlock(k, th, mutexes[ins.m]!, 'write', 'prog');
+              else if (ins.op === 'rcu-lock') yield* rcuReadLock(k, th, 'prog');
+              else if (ins.op === 'rcu-unlock') yield* rcuReadUnlock(k, th, 'prog');
+              else if (ins.op === 'sync') yield* synchronizeRcu(k, th, 'prog');
+              else yield { fn: 'nop', obj: '', access: 'none', label: 'nop' };
+            }
+          })(),
+        ),
+      );
+      attach(k);
+      const exec = execute(k, sched, { stopOnViolation: true });
+      last = JSON.stringify([[...store].sort(), acc, exec.violations.map((v) => v.kind), k.threads.map((x) => x.done)]);
+      return exec;
+    },
+  };
+  return { t, outcome: () => last };
+}
+
+function plainOutcomes(progs: Instr[][]): { outcomes: Set<string>; count: number } {
+  const { t, outcome } = target(progs);
+  const outcomes = new Set<string>();
+  const wrapped: DporTarget = {
+    run: (sched, attach) => {
+      const e = t.run(sched, attach);
+      outcomes.add(outcome());
+      return e;
+    },
+  };
+  const c = countInterleavings(wrapped, 2_000_000);
+  expect(c.exact).toBe(true);
+  return { outcomes, count: c.count };
+}
+
+function dporOutcomes(progs: Instr[][]): { outcomes: Set<string>; schedules: number; exhaustive: boolean } {
+  const { t, outcome } = target(progs);
+  const outcomes = new Set<string>();
+  const r = dporSearch(t, { onRun: () => void outcomes.add(outcome()) });
+  return { outcomes, schedules: r.schedules, exhaustive: r.exhaustive };
+}
+
+function randomProgs(seed: number): Instr[][] {
+  const rng = new Rng(seed);
+  const nThreads = 2 + rng.int(2);
+  const objs = ['x', 'y', 'z'].slice(0, 1 + rng.int(3));
+  const progs: Instr[][] = [];
+  for (let t = 0; t < nThreads; t++) {
+    const p: Instr[] = [];
+    const len = nThreads === 2 ? 2 + rng.int(3) : 1 + rng.int(2);
+    for (let i = 0; i < len; i++) {
+      const c = rng.int(10);
+      const obj = objs[rng.int(objs.length)]!;
+      if (c < 4) p.push({ op: 'r', obj });
+      else if (c < 8) p.push({ op: 'w', obj });
+      else if (c < 9) {
+        // A critical section, sometimes nested (both orders appear across threads: deadlocks).
+        const m = rng.int(2);
+        p.push({ op: 'lock', m }, { op: rng.int(2) ? 'w' : 'r', obj });
+        if (rng.int(3) === 0) p.push({ op: 'lock', m: 1 - m }, { op: 'unlock', m: 1 - m });
+        p.push({ op: 'unlock', m });
+      } else p.push({ op: 'nop' });
+    }
+    progs.push(p);
+  }
+  return progs;
+}
+
+describe('dpor: soundness against plain enumeration on hand-built machines', () => {
+  it('reaches every final state (and deadlock) that some interleaving reaches, with fewer runs', () => {
+    let plainTotal = 0;
+    let dporTotal = 0;
+    for (let seed = 1; seed <= 40; seed++) {
+      const progs = randomProgs(seed);
+      const plain = plainOutcomes(progs);
+      const d = dporOutcomes(progs);
+      expect(d.exhaustive).toBe(true);
+      expect([...plain.outcomes].filter((o) => !d.outcomes.has(o)), `seed ${seed}: ${JSON.stringify(progs)}`).toEqual([]);
+      expect(d.schedules).toBeLessThanOrEqual(plain.count);
+      plainTotal += plain.count;
+      dporTotal += d.schedules;
+    }
+    console.log(`hand-built: dpor ${dporTotal} runs vs ${plainTotal} plain interleavings over 40 programs`);
+    expect(dporTotal).toBeLessThan(plainTotal);
+  });
+
+  it('finds the ABBA deadlock', () => {
+    const progs: Instr[][] = [
+      [{ op: 'lock', m: 0 }, { op: 'w', obj: 'x' }, { op: 'lock', m: 1 }, { op: 'unlock', m: 1 }, { op: 'unlock', m: 0 }],
+      [{ op: 'lock', m: 1 }, { op: 'w', obj: 'y' }, { op: 'lock', m: 0 }, { op: 'unlock', m: 0 }, { op: 'unlock', m: 1 }],
+    ];
+    const d = dporOutcomes(progs);
+    expect([...d.outcomes].some((o) => o.includes('deadlock'))).toBe(true);
+    expect(plainOutcomes(progs).outcomes).toEqual(d.outcomes);
+  });
+
+  it('orders rcu readers against a grace period (the reader section started before synchronize_rcu is waited for)', () => {
+    const progs: Instr[][] = [
+      [{ op: 'rcu-lock' }, { op: 'r', obj: 'x' }, { op: 'nop' }, { op: 'r', obj: 'x' }, { op: 'rcu-unlock' }],
+      [{ op: 'w', obj: 'y' }, { op: 'sync' }, { op: 'w', obj: 'x' }],
+    ];
+    const plain = plainOutcomes(progs);
+    const d = dporOutcomes(progs);
+    expect(d.outcomes).toEqual(plain.outcomes);
+    expect(d.schedules).toBeLessThan(plain.count);
+  });
+});
+
+/** Two processes, each with its own file, each writing one page: they share only the pool. */
+function disjoint(): WorkloadSpec {
+  return {
+    name: 'disjoint',
+    description: 'test: no sharing',
+    tags: [],
+    params: {},
+    pool: { hugePages: 4, overcommit: 0 },
+    faultMutexes: 64,
+    files: [
+      { name: 'f', size: 4 * MiB },
+      { name: 'g', size: 4 * MiB },
+    ],
+    processes: [
+      { name: 'A', mappings: [mapping('m', 4 * MiB)] },
+      { name: 'B', mappings: [mapping('m', 4 * MiB, { file: 'g' })] },
+    ],
+    setup: [],
+    threads: [
+      { name: 'A-touch', process: 'A', ops: [{ op: 'touch', mapping: 'm', offset: 0, length: 0, write: true }] },
+      { name: 'B-touch', process: 'B', ops: [{ op: 'touch', mapping: 'm', offset: 2 * MiB, length: 0, write: true }] },
+    ],
+  };
+}
+
+/** Pages already mapped in setup: the threads' accesses are MMU reads only. */
+function prefaulted(): WorkloadSpec {
+  const s = disjoint();
+  s.name = 'prefaulted';
+  s.setup = [
+    { process: 'A', op: { op: 'touch', mapping: 'm', offset: 0, length: 0, write: true } },
+    { process: 'B', op: { op: 'touch', mapping: 'm', offset: 2 * MiB, length: 0, write: true } },
+  ];
+  return s;
+}
+
+describe('dpor on workloads', () => {
+  it('read-only accesses: one schedule covers all of them', () => {
+    const r = explore(prefaulted(), noneStrategy, { explorer: 'dpor' });
+    expect(r.exhaustive).toBe(true);
+    expect(r.violations).toEqual([]);
+    expect(r.schedules).toBe(1);
+    // Each thread: a pud read and an MMU read; C(4, 2) orders.
+    expect(r.interleavings).toBe('6');
+  });
+
+  it('two processes on separate files: exhaustive, clean, far fewer runs than interleavings', () => {
+    const r = explore(disjoint(), noneStrategy, { explorer: 'dpor' });
+    console.log('disjoint:', r.schedules, 'dpor runs vs', r.interleavings, 'interleavings', `${r.elapsedMs} ms`);
+    expect(r.exhaustive).toBe(true);
+    expect(r.violations).toEqual([]);
+    const n = Number(r.interleavings!.replace('>= ', ''));
+    expect(r.schedules).toBeLessThan(n);
+  });
+
+  it('finds the pmd unshare race', () => {
+    const r = explore(pmdUnshareRace(), noneStrategy, { explorer: 'dpor' });
+    console.log('pmd-unshare-race:', r.schedules, 'runs,', r.interleavings, 'interleavings,', `${r.elapsedMs} ms`, r.violations.map((v) => `${v.kind} (${v.steps} steps, ${v.preemptions} switches): ${v.message}`));
+    expect(r.violations.some((v) => v.kind === 'pte-stale-owner' || v.kind === 'pte-use-after-free')).toBe(true);
+    expect(r.exhaustive).toBe(false);
+    for (const v of r.violations) expect(replaySchedule(pmdUnshareRace(), noneStrategy, v.schedule, 1).violations.some((x) => x.kind === v.kind)).toBe(true);
+  });
+
+  it('finds the fault/truncate race', () => {
+    const r = explore(faultTruncateRace(), noneStrategy, { explorer: 'dpor' });
+    console.log('fault-truncate-race:', r.schedules, 'runs,', r.interleavings, 'interleavings,', `${r.elapsedMs} ms`, r.violations.map((v) => `${v.kind} (${v.steps} steps, ${v.preemptions} switches): ${v.message}`));
+    expect(r.violations.some((v) => v.kind === 'reserve-count' || v.kind === 'page-beyond-eof')).toBe(true);
+  });
+
+  it('is deterministic', () => {
+    const strip = (r: ReturnType<typeof runDpor>) => JSON.stringify({ ...r, elapsedMs: 0 });
+    expect(strip(runDpor(disjoint(), noneStrategy, {}))).toBe(strip(runDpor(disjoint(), noneStrategy, {})));
+    expect(strip(runDpor(pmdUnshareRace(), noneStrategy, {}))).toBe(strip(runDpor(pmdUnshareRace(), noneStrategy, {})));
+  });
+
+  it('respects the schedule budget', () => {
+    const r = explore(faultTruncateRace(), noneStrategy, { explorer: 'dpor', schedules: 5, minimize: false });
+    expect(r.schedules).toBeLessThanOrEqual(5);
+    expect(r.exhaustive).toBe(false);
+  });
+
+  it('reports livelock at the step bound instead of hanging', () => {
+    const r = explore(disjoint(), noneStrategy, { explorer: 'dpor', maxSteps: 10, minimize: false });
+    expect(r.violations.map((v) => v.kind)).toEqual(['livelock']);
+  });
+});
