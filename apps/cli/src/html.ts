@@ -1,56 +1,78 @@
 /**
- * The HTML report of `hugesync compare --html FILE`.
- *
- * HOOK: writeHtmlReport(data, file) is the one entry point the compare command calls. This is a
- * minimal placeholder (one self-contained table per section); the full report replaces the body
- * of renderHtmlReport() and keeps the signature. The file is written atomically.
+ * The HTML report of `hugesync compare --html FILE`: the compare data mapped to @hugesync/report's
+ * CompareReport and rendered by it (one self-contained page: data, d3 and Plot inlined; no network).
  */
+import { writeHtmlReport as writeReport, type CompareReport, type ReportRun } from '@hugesync/report';
 import type { CompareData } from './commands/compare.js';
-import { writeFileAtomic } from './atomic.js';
-import { fmtInt, fmtNum, verdictCell } from './format.js';
+import { firstLine, UsageError } from './errors.js';
 
-function esc(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+/** A command line as one shell-pasteable string ("hugesync compare --html 'my report.html'"). */
+export function commandLine(args: readonly string[]): string {
+  const q = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
+  return ['hugesync', ...args.map(q)].join(' ');
 }
 
-export function renderHtmlReport(data: CompareData): string {
-  const strategies = data.strategies.map((s) => s.name);
-  const head = `<tr><th>workload</th>${strategies.map((s) => `<th>${esc(s)}</th>`).join('')}</tr>`;
-  const raceRows = data.workloads
-    .filter((w) => data.cells.some((c) => c.workload === w.name && c.explore))
-    .map((w) => {
-      const cells = strategies.map((s) => {
-        const c = data.cells.find((x) => x.workload === w.name && x.strategy === s);
-        const v = c?.explore;
-        const cls = !v ? '' : v.violations.length ? 'bad' : 'ok';
-        return `<td class="${cls}">${esc(verdictCell(v))}</td>`;
-      });
-      return `<tr><th>${esc(w.name)}</th>${cells.join('')}</tr>`;
-    });
-  const perfRows = data.workloads
-    .filter((w) => data.cells.some((c) => c.workload === w.name && c.run))
-    .map((w) => {
-      const cells = strategies.map((s) => {
-        const r = data.cells.find((x) => x.workload === w.name && x.strategy === s)?.run;
-        return `<td>${r ? (r.error ? 'error' : `${esc(fmtInt(r.faultsPerSec))} faults/s<br>max wait ${esc(fmtNum(r.maxFaultWaitUs, 1))} µs`) : '-'}</td>`;
-      });
-      return `<tr><th>${esc(w.name)}</th>${cells.join('')}</tr>`;
-    });
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>hugesync compare</title>
-<style>body{font-family:system-ui,sans-serif;margin:2em}table{border-collapse:collapse;margin-bottom:2em}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}td.bad{background:#fdd}td.ok{background:#dfd}</style>
-</head><body>
-<h1>hugesync compare</h1>
-<p>${esc(`seed ${data.settings.seed}; race workloads: ${data.settings.explorer}${data.settings.explorer === 'dpor' ? '' : `, ${data.settings.schedules} schedules`}, time limit ${data.settings.timeLimitSec} s per cell; perf workloads: ${data.settings.durationSec} simulated s`)}</p>
-<h2>Races</h2>
-<table>${head}${raceRows.join('\n')}</table>
-<h2>Performance</h2>
-<table>${head}${perfRows.join('\n')}</table>
-</body></html>
-`;
+/** The compare data as the report draws it. `command` is the command line that produced it. */
+export function toCompareReport(data: CompareData, command: string): CompareReport {
+  const explore = data.cells.flatMap((c) =>
+    c.explore
+      ? [
+          {
+            strategy: c.strategy,
+            workload: c.workload,
+            explorer: c.explore.explorer,
+            schedules: c.explore.schedules,
+            exhaustive: c.explore.exhaustive,
+            elapsedMs: c.explore.elapsedMs,
+            ...(c.explore.interleavings !== undefined ? { interleavings: c.explore.interleavings } : {}),
+            ...(c.explore.timedOut ? { timedOut: true } : {}),
+            violations: c.explore.violations.map((v) => ({ kind: v.kind, message: v.message, replay: v.replay, steps: v.steps })),
+          },
+        ]
+      : [],
+  );
+  const run: ReportRun[] = data.cells.flatMap((c) => {
+    const r = c.run;
+    if (!r) return [];
+    return [
+      {
+        strategy: c.strategy,
+        workload: c.workload,
+        cpus: r.cpus,
+        simulatedSeconds: r.simulatedSeconds,
+        wallMs: r.wallMs,
+        faultsPerSec: r.faultsPerSec,
+        waits: r.waits,
+        waitTimeMs: r.waitTimeMs,
+        maxFaultWaitUs: r.maxFaultWaitUs,
+        faultLatencyUs: { ...r.faultLatencyUs },
+        locks: r.locks.map((l) => ({ name: l.name, acquisitions: l.acquisitions, contended: l.contended, waitTimeMs: l.waitTimeMs, maxWaitUs: l.maxWaitUs })),
+        ...(r.error ? { error: r.error } : {}),
+      },
+    ];
+  });
+  return {
+    command,
+    strategies: data.strategies.map((s) => ({
+      name: s.name,
+      description: s.posting ? `${s.description} [${s.posting}]` : s.description,
+      seed: data.settings.seed,
+      package: s.package,
+    })),
+    workloads: data.workloads.map((w) => ({ name: w.name, tags: [...w.tags], description: w.description })),
+    explore,
+    run,
+  };
 }
 
 /** Write the compare report as one self-contained HTML file (temp file + rename: never half-written). */
-export function writeHtmlReport(data: CompareData, file: string): void {
-  writeFileAtomic(file, renderHtmlReport(data));
+export function writeHtmlReport(data: CompareData, file: string, command: string): void {
+  const report = toCompareReport(data, command);
+  try {
+    writeReport(report, file);
+  } catch (e) {
+    // An unwritable target is bad input (exit 2); the report package names the file and the errno.
+    if (/^cannot write /.test(firstLine(e))) throw new UsageError(firstLine(e));
+    throw e;
+  }
 }

@@ -8,9 +8,10 @@ import { registerExplore } from './commands/explore.js';
 import { registerReplay } from './commands/replay.js';
 import { registerRun } from './commands/run.js';
 import { registerCompare } from './commands/compare.js';
+import { registerTrace } from './commands/trace.js';
 
 export type { CliIo, Out } from './io.js';
-export { writeHtmlReport } from './html.js';
+export { writeHtmlReport, toCompareReport, commandLine } from './html.js';
 export type { CompareData } from './commands/compare.js';
 
 export { EXIT, EXIT_HELP };
@@ -19,6 +20,8 @@ export { EXIT, EXIT_HELP };
 export interface Run {
   ctx: Ctx;
   code: number;
+  /** The user's arguments (argv without node and the script), for reports that show the command line. */
+  argv: string[];
 }
 
 export function buildProgram(run: Run): Command {
@@ -53,6 +56,7 @@ Examples:
   $ hugesync replay hs1.eyJ2Ijox...
   $ hugesync run --workload map-fault-unmap --strategy all --cpus 8
   $ hugesync compare --html hugesync-report.html
+  $ hugesync trace hs1.eyJ2Ijox... --out race.json
 
 ${EXIT_HELP}`,
     );
@@ -61,6 +65,7 @@ ${EXIT_HELP}`,
   registerReplay(program, run);
   registerRun(program, run);
   registerCompare(program, run);
+  registerTrace(program, run);
   return program;
 }
 
@@ -70,7 +75,7 @@ ${EXIT_HELP}`,
  */
 export async function main(argv: readonly string[], io: Partial<CliIo> = {}): Promise<number> {
   const ctx = makeCtx(io);
-  const run: Run = { ctx, code: EXIT.OK };
+  const run: Run = { ctx, code: EXIT.OK, argv: argv.slice(2) };
   const program = buildProgram(run);
   // Every subcommand reports its errors through the same output and exit override.
   for (const c of program.commands) {

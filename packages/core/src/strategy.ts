@@ -54,6 +54,8 @@ export interface StrategyFeatures {
   flushOnUnshare: boolean;
   /** __unmap_hugepage_range_final() clears VM_MAYSHARE under i_mmap_rwsem (<= 6.0); 6.1 frees the vma lock instead. */
   clearMayshareOnFinalUnmap: boolean;
+  /** remove_inode_hugepages() treats a mapped page during truncation as BUG_ON(truncate_op) (<= 6.0); 6.1 unmaps it. */
+  truncateMappedPageIsBug: boolean;
 }
 
 export const BASELINE_FEATURES: StrategyFeatures = {
@@ -70,6 +72,7 @@ export const BASELINE_FEATURES: StrategyFeatures = {
   forkCopiesShared: true,
   flushOnUnshare: false,
   clearMayshareOnFinalUnmap: true,
+  truncateMappedPageIsBug: true,
 };
 
 export interface SyncStrategy {

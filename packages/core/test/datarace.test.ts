@@ -239,9 +239,10 @@ describe('data-race checker: table granularity', () => {
 });
 
 describe('data-race checker on the none baseline (5.6)', () => {
-  it('a stale pte pointer used after the last sharer freed the table races with pmd_free (directed schedule)', () => {
+  it('a stale pte pointer used after the last sharer freed the table is a use-after-free, not a data race with pmd_free (directed schedule)', () => {
     // A-fault takes its pte pointer with the lockless huge_pte_offset(); C's hole punch unshares A;
     // B's munmap zaps and frees the table (B was the last user); A resumes through the stale pointer.
+    // Freeing a page-table page is not an access KCSAN sees; KASAN reports the later use.
     let phase = 0;
     const sched = {
       pick: (r: readonly import('../src/index.js').Thread[]) => {
@@ -255,10 +256,7 @@ describe('data-race checker on the none baseline (5.6)', () => {
       },
     };
     const { exec } = runOnce(pmdUnshareRace(), noneStrategy, sched, { seed: 1, stopOnViolation: false, onBuilt: (b) => attachDataRaceChecker(b.kernel) });
-    const r = exec.violations.filter((v) => v.kind === 'data-race');
-    expect(r.map((v) => v.message)).toEqual(['data-race in hugetlb_fault / hugetlb_free_pgd_range', 'data-race in hugetlb_free_pgd_range / hugetlb_no_page']);
-    expect(r[0]!.report).toMatch(/write to pmd:1 of 8 bytes by task B-munmap \(B\):\n hugetlb_free_pgd_range/);
-    expect(r[0]!.report).toMatch(/read to pmd:1\[1\] of 8 bytes by task A-fault \(A\):\n hugetlb_fault: pte read for A 0x7f0000200000 through a stale pointer/);
+    expect(exec.violations.filter((v) => v.kind === 'data-race').map((v) => v.message)).toEqual([]);
     expect(exec.violations.some((v) => v.kind === 'pte-use-after-free')).toBe(true);
   });
 });

@@ -308,6 +308,7 @@ export const VMA_LOCK_FEATURES: StrategyFeatures = {
   flushOnUnshare: true,
   // The final unmap frees the vma lock instead.
   clearMayshareOnFinalUnmap: false,
+  truncateMappedPageIsBug: false,
 };
 
 const isFinal = (why: UnshareWhy) => why === 'munmap' || why === 'exit';

@@ -27,10 +27,9 @@ describe('vma-lock on the core fixtures', () => {
     expect(r.violations.map((v) => v.kind)).toContain('reserve-count');
   });
 
-  // Core reports "kernel BUG in remove_inode_hugepages" when truncation finds a mapped page (5.6:
-  // BUG_ON(truncate_op)). 6.1's remove_inode_single_folio() has no such BUG: it unmaps the page
-  // (hugetlb_unmap_file_folio). Expected to fail until core gets a feature for it (see README).
-  it.fails('fault-truncate-race: truncation finding a mapped page is not a BUG in 6.1', () => {
+  // 5.6 has BUG_ON(truncate_op) when truncation finds a mapped page; 6.1's remove_inode_single_folio()
+  // unmaps it instead (hugetlb_unmap_file_folio): features.truncateMappedPageIsBug = false.
+  it('fault-truncate-race: truncation finding a mapped page is not a BUG in 6.1', () => {
     const r = explore(faultTruncateRace(), vmaLockStrategy, { explorer: 'pct', schedules: 3000, seed: 1, all: true });
     expect(r.violations.filter((v) => v.message.startsWith('kernel BUG in remove_inode_hugepages'))).toEqual([]);
   });

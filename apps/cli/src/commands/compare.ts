@@ -10,7 +10,8 @@ import { choiceArg, intArg, listArg, numArg } from '../options.js';
 import { progress } from '../io.js';
 import { fmtInt, fmtNum, table, verdictCell, explorerLabel } from '../format.js';
 import { UsageError } from '../errors.js';
-import { writeHtmlReport } from '../html.js';
+import { commandLine, writeHtmlReport } from '../html.js';
+import { checkWritable } from '../atomic.js';
 
 export interface CompareCell {
   workload: string;
@@ -21,7 +22,7 @@ export interface CompareCell {
 
 export interface CompareData {
   settings: { seed: number; explorer: ExplorerName; schedules: number; timeLimitSec: number; durationSec: number; simulator: boolean };
-  strategies: Array<{ name: string; package: string; description: string }>;
+  strategies: Array<{ name: string; package: string; description: string; /** The posting or release it models. */ posting?: string }>;
   workloads: Array<{ name: string; tags: string[]; description: string; explored: boolean; simulated: boolean; cpus?: number }>;
   cells: CompareCell[];
 }
@@ -87,6 +88,7 @@ Exit status:
     .action(async (o: CompareCliOptions) => {
       const { ctx } = run;
       if (o.json && o.markdown) throw new UsageError('--json and --markdown exclude each other');
+      if (o.html) checkWritable(resolvePath(ctx.cwd, o.html));
       const strategies = await resolveStrategies(o.strategies, { cwd: ctx.cwd });
       const catalog = await listWorkloads();
       const names = o.workloads ?? catalog.map((w) => w.name);
@@ -102,7 +104,7 @@ Exit status:
       let explorer: ExplorerName = o.explorer ?? 'dpor';
       const data: CompareData = {
         settings: { seed: o.seed, explorer, schedules: o.schedules, timeLimitSec, durationSec: o.duration, simulator: sim },
-        strategies: strategies.map((s) => ({ name: s.name, package: builtinPackageOf(s), description: s.description })),
+        strategies: strategies.map((s) => ({ name: s.name, package: builtinPackageOf(s), description: s.description, ...(s.seed ? { posting: s.seed } : {}) })),
         workloads: specs.map((s) => ({
           name: s.name,
           tags: [...s.tags],
@@ -138,7 +140,7 @@ Exit status:
         }
       }
       bar.stop();
-      if (o.html) writeHtmlReport(data, resolvePath(ctx.cwd, o.html));
+      if (o.html) writeHtmlReport(data, resolvePath(ctx.cwd, o.html), commandLine(run.argv));
       if (o.json) ctx.print(JSON.stringify(data, null, 2));
       else if (o.markdown) ctx.print(markdown(data));
       else printMatrix(run, data);

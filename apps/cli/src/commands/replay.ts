@@ -48,6 +48,38 @@ export function replayToken(token: TokenData, spec: WorkloadSpec, strategy: Sync
   return { token, hashMatches: specHash(spec) === token.specHash, diverged: sched.diverged, completed: exec.completed, steps, violations: exec.violations };
 }
 
+/**
+ * Decode a replay token and rebuild what it names: the workload (catalog, or --workload) with the
+ * token's parameters and the strategy (or --strategy). Bad input throws UsageError.
+ */
+export async function resolveToken(tok: string, o: { workload?: string; strategy?: string }, cwd: string): Promise<{ token: TokenData; spec: WorkloadSpec; strategy: SyncStrategy }> {
+  let token: TokenData;
+  try {
+    token = decodeToken(tok);
+  } catch (e) {
+    throw new UsageError(`bad replay token: ${firstLine(e)}`);
+  }
+  const strategyArg = o.strategy ?? token.strategy;
+  let strategies: SyncStrategy[];
+  try {
+    strategies = await resolveStrategies(strategyArg, { cwd });
+  } catch (e) {
+    if (!o.strategy && isUserError(e)) throw new UsageError(`${firstLine(e)}; the token was made with strategy "${token.strategy}": pass its path or package with --strategy`);
+    throw e;
+  }
+  if (strategies.length !== 1) throw new UsageError(`replay needs exactly one strategy, "${strategyArg}" names ${strategies.length}`);
+  const strategy = strategies[0]!;
+  const set = Object.fromEntries(Object.entries(token.params).map(([k, v]) => [k, String(v)]));
+  let spec: WorkloadSpec;
+  try {
+    spec = await resolveWorkload(o.workload ?? token.workload, set, cwd);
+  } catch (e) {
+    if (!o.workload && isUserError(e)) throw new UsageError(`${firstLine(e)}; if the token was made from a workload file, pass it with --workload FILE`);
+    throw e;
+  }
+  return { token, spec, strategy };
+}
+
 export function registerReplay(program: Command, run: Run): void {
   program
     .command('replay')
@@ -75,30 +107,7 @@ Exit status:
     )
     .action(async (tok: string, o: ReplayCliOptions) => {
       const { ctx } = run;
-      let token: TokenData;
-      try {
-        token = decodeToken(tok);
-      } catch (e) {
-        throw new UsageError(`bad replay token: ${firstLine(e)}`);
-      }
-      const strategyArg = o.strategy ?? token.strategy;
-      let strategies: SyncStrategy[];
-      try {
-        strategies = await resolveStrategies(strategyArg, { cwd: ctx.cwd });
-      } catch (e) {
-        if (!o.strategy && isUserError(e)) throw new UsageError(`${firstLine(e)}; the token was made with strategy "${token.strategy}": pass its path or package with --strategy`);
-        throw e;
-      }
-      if (strategies.length !== 1) throw new UsageError(`replay needs exactly one strategy, "${strategyArg}" names ${strategies.length}`);
-      const strategy = strategies[0]!;
-      const set = Object.fromEntries(Object.entries(token.params).map(([k, v]) => [k, String(v)]));
-      let spec: WorkloadSpec;
-      try {
-        spec = await resolveWorkload(o.workload ?? token.workload, set, ctx.cwd);
-      } catch (e) {
-        if (!o.workload && isUserError(e)) throw new UsageError(`${firstLine(e)}; if the token was made from a workload file, pass it with --workload FILE`);
-        throw e;
-      }
+      const { token, spec, strategy } = await resolveToken(tok, o, ctx.cwd);
       const r = replayToken(token, spec, strategy);
       if (!r.hashMatches) ctx.warn(`workload "${spec.name}" differs from the one the token was made with (hash ${specHash(spec)}, token ${token.specHash || 'none'}); the schedule may not reproduce`);
       if (r.diverged) ctx.warn('the schedule diverged: a thread it names was not runnable at that point (the workload or strategy differs from the recorded run)');

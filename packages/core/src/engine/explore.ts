@@ -6,6 +6,7 @@ import { execute, RandomScheduler, PctScheduler, ReplayScheduler, type Scheduler
 import { attachPteChecker } from '../check/pte.js';
 import { attachLockdep, LockGraph } from '../check/lockdep.js';
 import { checkQuiescence } from '../check/invariants.js';
+import { attachDataRaceChecker } from '../check/datarace.js';
 import type { Violation, ViolationKind } from './events.js';
 import { encodeToken } from './token.js';
 import { Rng } from './random.js';
@@ -65,6 +66,7 @@ export function runOnce(spec: WorkloadSpec, strategy: SyncStrategy, sched: Sched
   const k = built.kernel;
   attachPteChecker(k);
   attachLockdep(k, opts.graph ?? new LockGraph());
+  attachDataRaceChecker(k);
   opts.onBuilt?.(built);
   const exec = execute(k, sched, { maxSteps: opts.maxSteps, stopOnViolation: opts.stopOnViolation ?? true });
   if (exec.completed && k.violations.length === 0) checkQuiescence(k);

@@ -22,6 +22,6 @@ export function* wr(c: Ctx, fn: string, obj: string, label: string, cost: CostKe
   yield { fn, obj, access: 'write', label, cost, units, run: () => c.k.bus.emit('mem:access', c.t, obj, true, fn) };
 }
 /** Local work that touches nothing shared (e.g. clear_huge_page): a scheduling point with a cost. */
-export function* work(c: Ctx, fn: string, label: string, cost: CostKey, units = 1): KGen {
+export function* work(_c: Ctx, fn: string, label: string, cost: CostKey, units = 1): KGen {
   yield { fn, obj: '', access: 'none', label, cost, units };
 }

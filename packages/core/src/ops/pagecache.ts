@@ -33,7 +33,7 @@ export function* findLockPage(c: Ctx, inode: Inode, idx: number, fn = 'find_lock
 }
 
 /** mm/filemap.c find_get_page() (hugetlbfs_pagecache_present) @ v5.6: lookup with a reference, no lock. */
-export function* findGetPage(c: Ctx, inode: Inode, idx: number, fn: string): KGen<HugePage | null> {
+export function* findGetPage(_c: Ctx, inode: Inode, idx: number, fn: string): KGen<HugePage | null> {
   let page: HugePage | null = null;
   yield {
     fn,

@@ -151,7 +151,7 @@ export function* removeInodeHugepages(c: Ctx, inode: Inode, start: number, end: 
       let mapped = false;
       yield { fn, obj: page.objId, access: 'read', label: `page_mapped(${page.id})`, run: () => (mapped = page.mapcount > 0) };
       if (mapped) {
-        if (truncateOp) {
+        if (truncateOp && f.truncateMappedPageIsBug) {
           c.k.report({
             kind: 'page-beyond-eof',
             message: `kernel BUG in remove_inode_hugepages: page ${page.id} at index ${index} of ${inode.name} is still mapped during truncation (faulted in after hugetlb_vmdelete_list)`,
@@ -168,9 +168,9 @@ export function* removeInodeHugepages(c: Ctx, inode: Inode, start: number, end: 
         yield { fn, obj: page.objId, access: 'read', label: 'page_mapping(page) == mapping', run: () => (stillOurs = page.mapping === inode) };
       }
       if (stillOurs) {
-        if (!truncateOp) yield* hugetlbUnreservePages(c, inode, index, index + 1, 1);
         yield* removeHugePage(c, inode, page, fn);
         freed++;
+        if (!truncateOp) yield* hugetlbUnreservePages(c, inode, index, index + 1, 1);
       }
       yield* unlockIt(c, page.lock, 'write', fn);
       if (takeMutex) yield* unlockIt(c, mutex, 'write', fn);

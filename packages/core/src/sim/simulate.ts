@@ -16,6 +16,7 @@
  * - a TLB flush costs tlbFlush plus tlbIpiPerCpu for every other CPU running a thread of the same process.
  * Nothing here looks at the strategy.
  */
+import type { Kernel } from '../engine/kernel.js';
 import type { Thread, HoldMode } from '../engine/thread.js';
 import type { Violation } from '../engine/events.js';
 import type { Lock } from '../kernel/locks.js';
@@ -39,6 +40,8 @@ export interface SimOptions {
   onProgress?: (simulatedNs: number, totalNs: number) => void;
   /** Stop early when the run has taken this much wall time (the result says so in stoppedBy). */
   maxWallMs?: number;
+  /** Called once the kernel is built and its virtual clock installed (attach tracers here). */
+  onBuilt?: (k: Kernel) => void;
 }
 
 export interface SimLockStat {
@@ -150,6 +153,7 @@ export function simulate(spec: WorkloadSpec, strategy: SyncStrategy, opts: SimOp
   // ---- virtual time ----
   let now = 0;
   k.clock = () => now;
+  opts.onBuilt?.(k);
 
   // ---- CPUs ----
   const clock = new Float64Array(ncpu);

@@ -68,6 +68,7 @@ export function buildKernel(spec: WorkloadSpec, strategy: SyncStrategy, opts: Bu
   for (const f of spec.files) k.addInode(f.name, f.size);
   const addresses = placeMappings(spec, opts.seed ?? 1);
   const procs = new Map<string, ProcState>();
+  const forks = new Map<string, number>();
   for (const p of spec.processes) {
     const mm = k.addMm(p.name);
     procs.set(p.name, { mm, vmas: new Map(), specs: new Map(p.mappings.map((m) => [m.name, m])), addrs: addresses.get(p.name)! });
@@ -132,18 +133,21 @@ export function buildKernel(spec: WorkloadSpec, strategy: SyncStrategy, opts: Bu
         return yield* sysMprotect(c, mm, ps.addrs.get(ms.name)!, ms.length, op.write);
       }
       case 'fork': {
-        const r = yield* sysFork(c, mm, op.child);
+        const n = (forks.get(op.child) ?? 0) + 1;
+        forks.set(op.child, n);
+        const childName = n === 1 ? op.child : `${op.child}.${n}`;
+        const r = yield* sysFork(c, mm, childName);
         const childState: ProcState = { mm: r.child, vmas: new Map(), specs: ps.specs, addrs: ps.addrs };
         for (const [name, v] of ps.vmas) {
           const cv = r.child.vmas.find((x) => x.start === v.start);
           if (cv) childState.vmas.set(name, cv);
         }
-        procs.set(op.child, childState);
+        procs.set(childName, childState);
         const child = op.ops;
-        k.spawn(op.child, op.child, (self) =>
+        k.spawn(childName, childName, (self) =>
           (function* () {
             const c2: Ctx = { k, t: self };
-            for (const o of child) yield* runOp(c2, childState, o, op.child);
+            for (const o of child) yield* runOp(c2, childState, o, childName);
             yield* sysExit(c2, r.child);
           })(),
         );
