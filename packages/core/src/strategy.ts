@@ -56,6 +56,8 @@ export interface StrategyFeatures {
   clearMayshareOnFinalUnmap: boolean;
   /** remove_inode_hugepages() treats a mapped page during truncation as BUG_ON(truncate_op) (<= 6.0); 6.1 unmaps it. */
   truncateMappedPageIsBug: boolean;
+  /** MADV_DONTNEED works on hugetlb vmas (5.18+); before, can_madv_lru_vma() refuses it with -EINVAL. */
+  madviseDontneed: boolean;
 }
 
 export const BASELINE_FEATURES: StrategyFeatures = {
@@ -73,6 +75,7 @@ export const BASELINE_FEATURES: StrategyFeatures = {
   flushOnUnshare: false,
   clearMayshareOnFinalUnmap: true,
   truncateMappedPageIsBug: true,
+  madviseDontneed: false,
 };
 
 export interface SyncStrategy {

@@ -309,6 +309,8 @@ export const VMA_LOCK_FEATURES: StrategyFeatures = {
   // The final unmap frees the vma lock instead.
   clearMayshareOnFinalUnmap: false,
   truncateMappedPageIsBug: false,
+  // MADV_DONTNEED for hugetlb arrived in 5.18.
+  madviseDontneed: true,
 };
 
 const isFinal = (why: UnshareWhy) => why === 'munmap' || why === 'exit';

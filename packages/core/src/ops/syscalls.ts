@@ -10,7 +10,7 @@ import { hugePteAlloc, hugePteOffset, hugePteLock, hugePteUnlock, hugePmdUnshare
 import { hugetlbReservePages, hugetlbVmOpClose, allocHugePage, putPage } from './resv.js';
 import { findGetPage, hugeAddToPageCache } from './pagecache.js';
 import { hardwareWalk, handleMmFault, type FaultResult } from './fault.js';
-import { unmapHugepageRangeFinal, tlbFinishMmu, hugetlbVmtruncate, hugetlbfsPunchHole, type Gather } from './unmap.js';
+import { unmapHugepageRangeFinal, unmapHugepageRangeInner, tlbFinishMmu, hugetlbVmtruncate, hugetlbfsPunchHole, type Gather } from './unmap.js';
 
 /** Result of a system call or access, as the workload states expectations: 'ok', 'ENOMEM', 'SIGBUS', 'EINVAL'... */
 export type OpResult = string;
@@ -217,6 +217,34 @@ export function* sysMprotect(c: Ctx, mm: Mm, addr: number, len: number, write: b
   }
   yield* unlockIt(c, mm.mmapLock, 'write', 'do_mprotect_pkey');
   return 'ok';
+}
+
+/**
+ * mm/madvise.c madvise_dontneed_single_vma() -> zap_page_range_single() @ v6.1 for hugetlb: mmap_lock
+ * read, then unmap_single_vma() -> __unmap_hugepage_range_final() with the design's write locks,
+ * without freeing page tables or the vma lock (not ZAP_FLAG_UNMAP). Before 5.18 hugetlb refuses it.
+ */
+export function* sysMadviseDontneed(c: Ctx, mm: Mm, addr: number, len: number): KGen<OpResult> {
+  yield* lockIt(c, mm.mmapLock, 'read', 'do_madvise');
+  const vmas = mm.vmas.filter((v) => v.start < addr + len && v.end > addr);
+  let r: OpResult = 'ok';
+  if (vmas.length === 0) r = 'ENOMEM';
+  else if (!c.k.strategy.features.madviseDontneed) r = 'EINVAL';
+  else {
+    for (const v of vmas) {
+      const g: Gather = { pages: [], mm };
+      const s = c.k.strategy;
+      if (s.unshareBegin) yield* s.unshareBegin(c, v, 'madvise');
+      yield* lockIt(c, v.file.iMmapRwsem, 'write', 'zap_page_range_single');
+      yield* unmapHugepageRangeInner(c, g, v, Math.max(v.start, addr), Math.min(v.end, addr + len), null);
+      if (s.unshareBeforeIMmapUnlock) yield* s.unshareBeforeIMmapUnlock(c, v, 'madvise');
+      yield* unlockIt(c, v.file.iMmapRwsem, 'write', 'zap_page_range_single');
+      if (s.unshareEnd) yield* s.unshareEnd(c, v, 'madvise');
+      yield* tlbFinishMmu(c, g, 'zap_page_range_single');
+    }
+  }
+  yield* unlockIt(c, mm.mmapLock, 'read', 'do_madvise');
+  return r;
 }
 
 /** mm/hugetlb.c copy_hugetlb_page_range() @ v5.6 */

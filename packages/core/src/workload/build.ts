@@ -7,7 +7,7 @@ import type { SyncStrategy } from '../strategy.js';
 import type { Ctx } from '../ops/ctx.js';
 import type { Mm, Vma } from '../model/mm.js';
 import { HPAGE_SIZE, PUD_SIZE } from '../model/constants.js';
-import { sysMmap, sysMunmap, sysTouch, sysFtruncate, sysFallocate, sysMprotect, sysFork, sysExit, type OpResult } from '../ops/syscalls.js';
+import { sysMmap, sysMunmap, sysTouch, sysFtruncate, sysFallocate, sysMprotect, sysFork, sysExit, sysMadviseDontneed, type OpResult } from '../ops/syscalls.js';
 import type { MappingSpec, Op, WorkloadSpec } from './types.js';
 
 /** Where mappings go: 64 GiB apart from a PUD-aligned base, as in the upper user address space. */
@@ -132,6 +132,10 @@ export function buildKernel(spec: WorkloadSpec, strategy: SyncStrategy, opts: Bu
         const ms = ps.specs.get(op.mapping)!;
         return yield* sysMprotect(c, mm, ps.addrs.get(ms.name)!, ms.length, op.write);
       }
+      case 'madvise': {
+        const ms = ps.specs.get(op.mapping)!;
+        return yield* sysMadviseDontneed(c, mm, ps.addrs.get(ms.name)!, ms.length);
+      }
       case 'fork': {
         const n = (forks.get(op.child) ?? 0) + 1;
         forks.set(op.child, n);
@@ -212,6 +216,8 @@ export function describeOp(op: Op): string {
       return `fallocate(${op.file}, ${op.punchHole ? 'PUNCH_HOLE, ' : ''}${op.offset}, ${op.length})`;
     case 'mprotect':
       return `mprotect(${op.mapping}, ${op.write ? 'RW' : 'RO'})`;
+    case 'madvise':
+      return `madvise(${op.mapping}, MADV_DONTNEED)`;
     case 'fork':
       return `fork() -> ${op.child}`;
     case 'exit':

@@ -444,6 +444,11 @@ class Loader {
         mapping(b.mapping, child(bpath, 'mapping'));
         return withExpect({ op: 'mprotect', mapping: b.mapping, write: b.write });
       }
+      case 'madvise': {
+        const b = this.parse(opBodySchemas.madvise, body, bpath);
+        mapping(b.mapping, child(bpath, 'mapping'));
+        return withExpect({ op: 'madvise', mapping: b.mapping, advice: b.advice });
+      }
       case 'ftruncate': {
         const b = this.parse(opBodySchemas.ftruncate, body, bpath);
         return withExpect({ op: 'ftruncate', file: file(b.file, child(bpath, 'file')), size: b.size });

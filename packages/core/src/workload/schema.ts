@@ -9,7 +9,7 @@ import { HPAGE_SIZE } from '../model/constants.js';
 
 /** Results an op may `expect` (what the model's system calls and accesses return). */
 export const OP_RESULTS = ['ok', 'SIGBUS', 'ENOMEM', 'EINVAL', 'ENOSPC', 'EEXIST', 'EAGAIN'] as const;
-export const OP_NAMES = ['touch', 'mmap', 'munmap', 'ftruncate', 'fallocate', 'mprotect', 'fork', 'exit', 'loop', 'assert'] as const;
+export const OP_NAMES = ['touch', 'mmap', 'munmap', 'ftruncate', 'fallocate', 'mprotect', 'madvise', 'fork', 'exit', 'loop', 'assert'] as const;
 export type OpName = (typeof OP_NAMES)[number];
 export const PLACEMENTS = ['same', 'fixed', 'random'] as const;
 
@@ -199,6 +199,7 @@ export const opBodySchemas = {
     keepSize: boolSchema.optional(),
   }),
   mprotect: strict({ mapping: nameSchema, write: boolSchema }),
+  madvise: strict({ mapping: nameSchema, advice: enumSchema(['dontneed'] as const).default('dontneed') }),
   fork: strict({ child: nameSchema, ops: listSchema(z.unknown()).default([]) }),
   exit: strict({}),
   loop: strict({ count: intSchema(1, 1_000_000), ops: listSchema(z.unknown()) }),

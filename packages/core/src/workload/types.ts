@@ -18,6 +18,7 @@ export type Op =
   | { op: 'ftruncate'; file: string; size: number; expect?: string }
   | { op: 'fallocate'; file: string; offset: number; length: number; punchHole: boolean; keepSize: boolean; expect?: string }
   | { op: 'mprotect'; mapping: string; write: boolean; expect?: string }
+  | { op: 'madvise'; mapping: string; advice: 'dontneed'; expect?: string }
   | { op: 'fork'; child: string; ops: Op[]; expect?: string }
   | { op: 'exit'; expect?: string }
   | { op: 'loop'; count: number; ops: Op[] }
