@@ -2,7 +2,7 @@
 import type { KGen } from '../engine/step.js';
 import type { Ctx } from './ctx.js';
 import { lockIt, unlockIt, rd, wr, work, trylockIt } from './ctx.js';
-import type { Mm, Vma } from '../model/mm.js';
+import { AnonVma, type Mm, type Vma } from '../model/mm.js';
 import { HPAGE_SIZE, hpageAlignDown } from '../model/constants.js';
 import { PTE_DIRTY, PTE_HWPOISON, PTE_MIGRATION, PTE_PRESENT, PTE_WRITE, type PtePtr } from '../model/pgtable.js';
 import type { HugePage } from '../model/page.js';
@@ -144,6 +144,11 @@ export function* hugetlbNoPage(c: Ctx, mm: Mm, vma: Vma, idx: number, address: n
       inCache = true;
     } else {
       yield* lockIt(c, np.lock, 'write', fn);
+      // anon_vma_prepare(): a private mapping gets its anon_vma at the first anonymous page.
+      if (!vma.anonVma) {
+        yield* wr(c, 'anon_vma_prepare', vma.objId, 'anon_vma_prepare()');
+        vma.anonVma ??= new AnonVma(c.k.id());
+      }
       anonRmap = true;
     }
     page = np;
