@@ -9,6 +9,7 @@ import { registerReplay } from './commands/replay.js';
 import { registerRun } from './commands/run.js';
 import { registerCompare } from './commands/compare.js';
 import { registerTrace } from './commands/trace.js';
+import { registerNewStrategy } from './commands/new-strategy.js';
 
 export type { CliIo, Out } from './io.js';
 export { writeHtmlReport, toCompareReport, commandLine } from './html.js';
@@ -66,6 +67,7 @@ ${EXIT_HELP}`,
   registerRun(program, run);
   registerCompare(program, run);
   registerTrace(program, run);
+  registerNewStrategy(program, run);
   return program;
 }
 

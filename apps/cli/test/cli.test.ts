@@ -117,6 +117,12 @@ describe('bad input: one line, exit 2', () => {
     ['corrupt token', ['replay', 'hs1.!!!!'], /bad replay token/],
     ['unreadable workload file', ['explore', '-w', './no-such-file.yaml', '-s', 'none'], /no-such-file\.yaml/],
     ['unknown compare workload', ['compare', '--workloads', 'fork-and-faul'], /unknown workload "fork-and-faul" \(did you mean "fork-and-fault"\?\)/],
+    ['trace without --out', ['trace', '-w', 'pmd-unshare-race', '-s', 'none'], /required option '-o, --out/],
+    ['trace without token or workload', ['trace', '-o', 't.json'], /give a replay token, or --workload and --strategy/],
+    ['trace with two strategies', ['trace', '-w', 'pmd-unshare-race', '-s', 'none,vma-lock', '-o', 't.json'], /exactly one strategy/],
+    ['trace --cpus without --timed', ['trace', '-w', 'map-fault-unmap', '-s', 'none', '--cpus', '4', '-o', 't.json'], /--cpus needs --timed/],
+    ['trace --explorer dpor', ['trace', '-w', 'pmd-unshare-race', '-s', 'none', '-e', 'dpor', '-o', 't.json'], /--explorer must be one of random, pct/],
+    ['trace into a missing directory', ['trace', '-w', 'pmd-unshare-race', '-s', 'none', '-o', 'no-dir/t.json'], /cannot write .*no-dir\/t\.json \(ENOENT\)/],
   ];
   for (const [name, args, re] of cases) {
     it(name, async () => expectUsage(await cli(args, { cwd: dir }), re));
@@ -127,7 +133,7 @@ describe('bad input: one line, exit 2', () => {
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
   it('--help exits 0 and shows examples and exit codes', async () => {
-    for (const c of ['list', 'explore', 'replay', 'run', 'compare']) {
+    for (const c of ['list', 'explore', 'replay', 'run', 'compare', 'trace']) {
       const r = await cli([c, '--help']);
       expect(r.code).toBe(0);
       expect(r.out).toContain('Examples:');
@@ -146,6 +152,14 @@ describe('compare', () => {
     const text = readFileSync(html, 'utf8');
     expect(text).toMatch(/^<!doctype html>/);
     expect(text).toContain('vma-lock');
+    // The @hugesync/report page: the command line that made it, the data, the charting code inlined.
+    expect(text).toContain(`hugesync compare --workloads pmd-unshare-race --strategies none,vma-lock -e random -n 300 --time-limit 5 --html ${html}`);
+    expect(text).toContain('id="hs-data"');
+    expect(text).toContain('id="chart-verdicts"');
+    expect(text).not.toMatch(/<script[^>]+src=|<link[^>]+href=["']?https?:/);
+    const data = JSON.parse(/<script type="application\/json" id="hs-data">([\s\S]*?)<\/script>/.exec(text)![1]!) as { explore: Array<{ strategy: string; violations: Array<{ replay: string }> }> };
+    expect(data.explore.map((e) => e.strategy)).toEqual(['none', 'vma-lock']);
+    expect(data.explore[0]!.violations[0]!.replay).toMatch(/^hs1\./);
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
   it('--json has one cell per workload and strategy', async () => {
@@ -154,6 +168,61 @@ describe('compare', () => {
     const j = JSON.parse(r.out) as { cells: Array<{ workload: string; strategy: string; explore?: { violations: unknown[] } }> };
     expect(j.cells).toHaveLength(1);
     expect(j.cells[0]!.explore!.violations.length).toBeGreaterThan(0);
+  });
+});
+
+describe('trace', () => {
+  interface Ev {
+    name: string;
+    ph: string;
+    ts: number;
+    pid: number;
+    tid: number;
+    cat?: string;
+    args?: Record<string, unknown>;
+  }
+  it('the pmd-unshare-race counterexample: valid JSON, one thread_name per thread, an instant event for the violation', async () => {
+    const ex = await cli(['explore', '-w', 'pmd-unshare-race', '-s', 'none', '--json']);
+    expect(ex.code, ex.err).toBe(1);
+    const v = (JSON.parse(ex.out) as { results: Array<{ violations: Array<{ kind: string; replay: string }> }> }).results[0]!.violations[0]!;
+    const file = join(dir, 'race-trace.json');
+    const r = await cli(['trace', v.replay, '--out', file]);
+    expect(r.code, r.err).toBe(1);
+    expect(r.out.split('\n')[0]).toBe(file);
+    expect(r.out).toMatch(/\d+ threads, [\d,]+ events, 1 violation \(/);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    const j = JSON.parse(readFileSync(file, 'utf8')) as { traceEvents: Ev[]; otherData: Record<string, unknown> };
+    const ev = j.traceEvents;
+    const names = ev.filter((e) => e.ph === 'M' && e.name === 'thread_name');
+    // One thread_name per track, and every track that carries events has one.
+    expect(new Set(names.map((e) => e.tid)).size).toBe(names.length);
+    const tracks = new Set(ev.filter((e) => e.ph !== 'M' && e.ph !== 'C').map((e) => e.tid));
+    for (const tid of tracks) expect(names.map((e) => e.tid), `tid ${tid}`).toContain(tid);
+    // The workload's threads are all named (the replayed one names the same threads).
+    const replayed = JSON.parse((await cli(['replay', v.replay, '--json'])).out) as { trace: Array<{ thread: string }> };
+    const threadNames = names.map((e) => String(e.args!.name));
+    for (const t of new Set(replayed.trace.map((s) => s.thread))) expect(threadNames.filter((n) => n === t)).toHaveLength(1);
+    const inst = ev.filter((e) => e.ph === 'i');
+    expect(inst.map((e) => e.name)).toEqual([v.kind]);
+    expect(inst[0]!.cat).toBe('violation');
+    expect(tracks).toContain(inst[0]!.tid);
+    expect(ev.some((e) => e.ph === 'X' && e.cat === 'kernel' && e.name === 'hugetlb_fault')).toBe(true);
+    expect(j.otherData.command).toBe(`hugesync trace ${v.replay} --out ${file}`);
+  });
+  it('one seeded schedule, and a timed run (virtual time)', async () => {
+    const a = join(dir, 'seeded.json');
+    const r = await cli(['trace', '-w', 'pmd-unshare-race', '-s', 'vma-lock', '--seed', '2', '-o', a]);
+    expect([0, 1], r.err).toContain(r.code);
+    expect(r.out).toMatch(/one random schedule, seed 2/);
+    const b = join(dir, 'timed.json');
+    const t = await cli(['trace', '-w', 'map-fault-unmap', '-s', 'vma-lock', '--timed', '--cpus', '2', '--duration', '0.0005', '-o', b]);
+    expect(t.code, t.err).toBe(0);
+    expect(t.out).toMatch(/timed run, 2 CPUs, 0\.5 simulated ms; \d+ threads/);
+    const j = JSON.parse(readFileSync(b, 'utf8')) as { traceEvents: Ev[] };
+    const slices = j.traceEvents.filter((e) => e.ph === 'X');
+    expect(slices.length).toBeGreaterThan(0);
+    // Virtual time: µs timestamps inside the 500 µs simulated.
+    expect(Math.max(...slices.map((e) => e.ts))).toBeLessThanOrEqual(500);
   });
 });
 

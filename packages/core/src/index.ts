@@ -36,3 +36,4 @@ export * from './engine/minimize.js';
 export * from './sim/costs.js';
 export * from './sim/simulate.js';
 export * from './trace/perfetto.js';
+export * from './engine/workers.js';

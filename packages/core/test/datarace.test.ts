@@ -1,6 +1,7 @@
 /** The data-race checker (check/datarace.ts): KCSAN-style reports from happens-before. */
 import { describe, it, expect } from 'vitest';
 import {
+  stepLabel,
   attachDataRaceChecker,
   protectionOf,
   buildKernel,
@@ -249,7 +250,7 @@ describe('data-race checker on the none baseline (5.6)', () => {
         const by = (n: string) => r.find((t) => t.name === n);
         const a = by('A-fault');
         if (phase === 0 && a) {
-          if (/huge_ptep_get/.test(a.pending!.label)) phase = 1;
+          if (/huge_ptep_get/.test(stepLabel(a.pending!))) phase = 1;
           return a;
         }
         return by('C-punch') ?? by('B-munmap') ?? r[0]!;

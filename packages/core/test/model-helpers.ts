@@ -1,5 +1,5 @@
 /** Helpers for the model-rule tests: small kernels built by hand and run one task at a time. */
-import { Kernel, execute, noneStrategy, type Ctx, type KGen, type Thread, type SyncStrategy, type Violation } from '../src/index.js';
+import { Kernel, execute, noneStrategy, stepLabel, type Ctx, type KGen, type Thread, type SyncStrategy, type Violation } from '../src/index.js';
 
 export const MiB = 2 ** 20;
 export const GiB = 2 ** 30;
@@ -28,13 +28,13 @@ export function spawn<T>(k: Kernel, name: string, body: (c: Ctx) => KGen<T>, pro
 
 /** Step a thread by hand; fails if it is not runnable. */
 export function stepOnce(k: Kernel, t: Thread): void {
-  if (!t.runnable) throw new Error(`${t.name} is not runnable (pending: ${t.pending?.label ?? 'done'})`);
+  if (!t.runnable) throw new Error(`${t.name} is not runnable (pending: ${t.pending ? stepLabel(t.pending) : 'done'})`);
   k.stepThread(t);
 }
 
 /** Step t until its pending step's label matches (or it finishes). */
 export function stepUntil(k: Kernel, t: Thread, label: RegExp, max = 1000): void {
-  for (let i = 0; i < max && !t.done && !label.test(t.pending!.label); i++) stepOnce(k, t);
+  for (let i = 0; i < max && !t.done && !label.test(stepLabel(t.pending!)); i++) stepOnce(k, t);
   if (t.done) throw new Error(`${t.name} finished before a step matching ${label}`);
 }
 

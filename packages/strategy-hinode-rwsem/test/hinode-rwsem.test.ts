@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { explore, replaySchedule, runOnce, ReplayScheduler, decodeToken, Kernel, RwSem, Vma, lockIt, unlockIt, type KGen, type ViolationKind } from '@hugesync/core';
+import { explore, replaySchedule, stepLabel, runOnce, ReplayScheduler, decodeToken, Kernel, RwSem, Vma, lockIt, unlockIt, type KGen, type ViolationKind } from '@hugesync/core';
 import { pmdUnshareRace, faultTruncateRace } from '../../core/test/fixtures.js';
 import { hinodeRwsemStrategy, hinodeRwsemOf, hinodeWouldLock, hinodeCallsOpen, HINODE_CLASS } from '../src/index.js';
 import { single, record, idx, GiB, MiB, I_MMAP, FAULT_MUTEX } from './helpers.js';
@@ -132,7 +132,7 @@ describe('hinode-rwsem: exploration of the core fixtures (findings)', () => {
       onBuilt: (b) => {
         b.kernel.stepListeners = true;
         b.kernel.bus.on('step', (t, st) => {
-          if (st.fn === 'huge_pmd_unshare' && st.label.startsWith('pud_clear(A')) {
+          if (st.fn === 'huge_pmd_unshare' && stepLabel(st).startsWith('pud_clear(A')) {
             unsharer = t.name;
             unsharerHeld = t.held.map((h) => h.lock.cls);
             faultHeldHinode = b.kernel.threads.find((x) => x.name === 'A-fault')!.held.some((h) => h.lock.cls === HINODE_CLASS && h.mode === 'read');

@@ -1,4 +1,4 @@
-import { runOnce, type Built, type SyncStrategy, type WorkloadSpec, type Op, type MappingSpec, type HoldMode } from '@hugesync/core';
+import { runOnce, stepLabel, type Built, type SyncStrategy, type WorkloadSpec, type Op, type MappingSpec, type HoldMode } from '@hugesync/core';
 
 export const GiB = 2 ** 30;
 export const MiB = 2 ** 20;
@@ -48,7 +48,7 @@ export function record(spec: WorkloadSpec, s: SyncStrategy): { locks: LockEv[]; 
       k.stepListeners = true;
       k.bus.on('lock:acquired', (t, l, mode, fn) => { if (!t.daemon) locks.push({ ev: 'acq', cls: l.cls, mode, fn, seq: k.seq }); });
       k.bus.on('lock:released', (t, l, mode, fn) => { if (!t.daemon) locks.push({ ev: 'rel', cls: l.cls, mode, fn, seq: k.seq }); });
-      k.bus.on('step', (_t, st, seq) => labels.push({ seq, fn: st.fn, label: st.label }));
+      k.bus.on('step', (_t, st, seq) => labels.push({ seq, fn: st.fn, label: stepLabel(st) }));
     },
   });
   return { locks, labels, built, violations: exec.violations.map((v) => `${v.kind}: ${v.message}`) };

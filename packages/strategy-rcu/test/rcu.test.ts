@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { explore, runOnce, type Kernel, type SyncStrategy } from '@hugesync/core';
+import { explore, runOnce, stepLabel, type Kernel, type SyncStrategy } from '@hugesync/core';
 import { vmaLockStrategy } from '@hugesync/strategy-vma-lock';
 import { rcuStrategy, hugetlbWalkStrategy } from '../src/index.js';
 import { attachRankChecker, earlyWalkPreempted, faultTruncateRace, inOrder, pmdUnshareRace, shareFault } from '../../strategy-vma-lock/test/helpers.js';
@@ -14,7 +14,7 @@ function faultTrace(s: SyncStrategy) {
       b.kernel.stepListeners = true;
       b.kernel.bus.on('step', (t, st) => {
         if (t.name !== 'A-fault') return;
-        if (st.label.startsWith('rcu_read') || (st.fn === 'hugetlb_fault' && st.label.startsWith('huge_pte_offset'))) events.push(st.label.replace(/\(.*/, ''));
+        if (stepLabel(st).startsWith('rcu_read') || (st.fn === 'hugetlb_fault' && stepLabel(st).startsWith('huge_pte_offset'))) events.push(stepLabel(st).replace(/\(.*/, ''));
       });
       b.kernel.bus.on('lock:acquired', (t, l) => {
         if (t.name === 'A-fault') events.push(l.cls);
@@ -60,7 +60,7 @@ describe('rcu (seed 001, RFC v1) and vma-lock-6.3 (hugetlb_walk)', () => {
         k = b.kernel;
         k.stepListeners = true;
         k.bus.on('step', (t, st) => {
-          if (st.label.startsWith('call_rcu') || st.label === 'rcu callback' || (t.name === 'A-fault' && st.label.startsWith('rcu_read_unlock'))) order.push(`${t.name}: ${st.label}`);
+          if (stepLabel(st).startsWith('call_rcu') || stepLabel(st) === 'rcu callback' || (t.name === 'A-fault' && stepLabel(st).startsWith('rcu_read_unlock'))) order.push(`${t.name}: ${stepLabel(st)}`);
         });
       },
     });

@@ -1,4 +1,4 @@
-import type { Kernel, Scheduler, Thread, WorkloadSpec } from '@hugesync/core';
+import { stepLabel, type Kernel, type Scheduler, type Thread, type WorkloadSpec } from '@hugesync/core';
 import { mapping } from '../../core/test/fixtures.js';
 
 export { pmdUnshareRace, faultTruncateRace } from '../../core/test/fixtures.js';
@@ -30,7 +30,7 @@ export function earlyWalkPreempted(): Scheduler {
       const a = r.find((t) => t.name === 'A-fault');
       if (a && !walked) {
         const s = a.pending!;
-        if (s.fn === 'hugetlb_fault' && s.label.startsWith('huge_pte_offset')) walked = true;
+        if (s.fn === 'hugetlb_fault' && stepLabel(s).startsWith('huge_pte_offset')) walked = true;
         return a;
       }
       return inOrder('C-punch', 'B-munmap').pick(r, undefined as never, 0);

@@ -28,7 +28,7 @@ describe('catalog', () => {
       expect(e.tags.length).toBeGreaterThan(0);
     }
     expect(entries.map((e) => e.name)).toEqual(['fault-punch-hole-race', 'fault-truncate-race', 'fork-and-fault', 'map-fault-unmap', 'pmd-unshare-race']);
-    expect(entries.find((e) => e.name === 'map-fault-unmap')!.params).toEqual({ processes: 4, fileSize: '2GiB', placement: 'same' });
+    expect(entries.find((e) => e.name === 'map-fault-unmap')!.params).toEqual({ processes: 4, fileSize: '2GiB', placement: 'same', prefill: 'true' });
   });
 
   it('every catalog workload loads by name and by path', () => {
@@ -48,7 +48,7 @@ describe('catalog', () => {
 
   it('--set overrides: seed 002 RFC v3 size (48 processes, 250 GiB)', () => {
     const w = resolveWorkload('map-fault-unmap', { processes: '48', fileSize: '250GiB' });
-    expect(w.params).toEqual({ processes: 48, fileSize: '250GiB', placement: 'same' });
+    expect(w.params).toEqual({ processes: 48, fileSize: '250GiB', placement: 'same', prefill: 'true' });
     expect(w.processes).toHaveLength(48);
     expect(w.threads).toHaveLength(48);
     expect(w.processes.map((p) => p.name)).toEqual(Array.from({ length: 48 }, (_, i) => `p${i}`));
@@ -60,7 +60,7 @@ describe('catalog', () => {
     expect(w.repeat).toBe(true);
     const r = resolveWorkload('map-fault-unmap', { placement: 'random' });
     expect(r.processes[3]!.mappings[0]!.placement).toBe('random');
-    expect(errorOf(() => resolveWorkload('map-fault-unmap', { procs: '8' }))).toBe('workload "map-fault-unmap": --set procs: unknown parameter (did you mean "processes"?) (known: processes, fileSize, placement)');
+    expect(errorOf(() => resolveWorkload('map-fault-unmap', { procs: '8' }))).toBe('workload "map-fault-unmap": --set procs: unknown parameter (did you mean "processes"?) (known: processes, fileSize, placement, prefill)');
     expect(errorOf(() => resolveWorkload('map-fault-unmap', { placement: 'fixed' }))).toMatch(/processes\[0\]\(i=0\)\.mappings\[0\]\.address: is required with placement: fixed/);
   });
 

@@ -21,7 +21,17 @@ export interface CompareCell {
 }
 
 export interface CompareData {
-  settings: { seed: number; explorer: ExplorerName; schedules: number; timeLimitSec: number; durationSec: number; simulator: boolean };
+  settings: {
+    seed: number;
+    explorer: ExplorerName;
+    schedules: number;
+    /** Per race cell: the --time-limit given, or the first cell's share of the race budget. */
+    timeLimitSec: number;
+    /** Wall-clock seconds for the whole comparison (0 when --time-limit fixed the race cells' limit). */
+    budgetSec: number;
+    durationSec: number;
+    simulator: boolean;
+  };
   strategies: Array<{ name: string; package: string; description: string; /** The posting or release it models. */ posting?: string }>;
   workloads: Array<{ name: string; tags: string[]; description: string; explored: boolean; simulated: boolean; cpus?: number }>;
   cells: CompareCell[];
@@ -33,6 +43,7 @@ interface CompareCliOptions {
   explorer?: ExplorerName;
   schedules: number;
   timeLimit?: number;
+  budget: number;
   duration: number;
   seed: number;
   json?: boolean;
@@ -40,12 +51,21 @@ interface CompareCliOptions {
   html?: string;
 }
 
-/** Whole-run budget the default per-cell time limit is derived from (seconds, about a minute in all). */
-export const COMPARE_BUDGET_SEC = 40;
+/**
+ * Wall-clock seconds for the whole default comparison (with the cached build, `npm start` takes
+ * about a minute). Race cells share RACE_SHARE of it, perf cells the rest; each cell gets what is
+ * left of its share divided by the cells still to run, so time a cell does not need (exhaustive
+ * early, violation found) goes to the later ones.
+ */
+export const COMPARE_BUDGET_SEC = 50;
+export const RACE_SHARE = 0.6;
 export const COMPARE_SCHEDULES = 300;
-export const COMPARE_DURATION = 0.02;
-/** Wall-clock cap of one perf cell (the result says stoppedBy: wall-limit when it bites). */
-export const COMPARE_SIM_WALL_MS = 3000;
+/** Simulated seconds per perf cell. */
+export const COMPARE_DURATION = 0.01;
+/** Bounds of one race cell's time limit, and the least wall time a perf cell gets (seconds). */
+export const RACE_CELL_MIN = 0.5;
+export const RACE_CELL_MAX = 10;
+export const PERF_CELL_MIN = 2;
 
 export function isPerf(tags: readonly string[]): boolean {
   return tags.includes('perf');
@@ -62,7 +82,8 @@ export function registerCompare(program: Command, run: Run): void {
     .option('-S, --strategies <x,y|all|path>', 'strategies (default: all built-in)', 'all')
     .option('-e, --explorer <random|pct|dpor>', 'explorer for race workloads (default: dpor when available, else random)', choiceArg('--explorer', ['random', 'pct', 'dpor'] as const))
     .option('-n, --schedules <N>', 'schedules per race cell for random/pct (dpor stops when exhaustive)', intArg('--schedules', 1), COMPARE_SCHEDULES)
-    .option('-t, --time-limit <S>', `wall-clock limit per race cell, seconds (default: ${COMPARE_BUDGET_SEC} s shared by the race cells, 0.5..10 s each)`, numArg('--time-limit', { positive: true }))
+    .option('-t, --time-limit <S>', `wall-clock limit per race cell, seconds (default: a share of --budget, ${RACE_CELL_MIN}..${RACE_CELL_MAX} s each)`, numArg('--time-limit', { positive: true }))
+    .option('-b, --budget <S>', 'wall-clock seconds for the whole comparison, shared by the cells (race cells get 60%)', numArg('--budget', { positive: true }), COMPARE_BUDGET_SEC)
     .option('-d, --duration <S>', 'simulated seconds per perf cell', numArg('--duration', { positive: true }), COMPARE_DURATION)
     .option('--seed <N>', 'seed for every cell', intArg('--seed', 0), 1)
     .option('--json', 'machine-readable output: {settings, strategies, workloads, cells:[{workload, strategy, explore?, run?}]}')
@@ -72,8 +93,10 @@ export function registerCompare(program: Command, run: Run): void {
       'after',
       `
 Race-tagged workloads (and untagged ones) are explored; perf-tagged ones run in the timed
-simulator with one CPU per process. Violations found are results, not failures: the exit
-status is 0 unless the input is bad. Replay tokens are in the --json output.
+simulator with one CPU per process. The cells share a wall-clock budget (--budget, default
+${COMPARE_BUDGET_SEC} s; race cells get ${Math.round(RACE_SHARE * 100)}%), so the default run takes about a minute.
+Violations found are results, not failures: the exit status is 0 unless the input is bad.
+Replay tokens are in the --json output and the HTML report.
 
 Examples:
   $ hugesync compare
@@ -100,10 +123,18 @@ Exit status:
       }
       const sim = simulateAvailable();
       const raceCells = specs.filter((s) => isRace(s.tags)).length * strategies.length;
-      const timeLimitSec = o.timeLimit ?? Math.min(10, Math.max(0.5, COMPARE_BUDGET_SEC / Math.max(1, raceCells)));
+      const perfCells = sim ? specs.filter((s) => isPerf(s.tags)).length * strategies.length : 0;
+      // Budgets: race cells get RACE_SHARE of it when there are perf cells too, and the other way round.
+      const raceBudget = o.budget * (perfCells === 0 ? 1 : raceCells === 0 ? 0 : RACE_SHARE);
+      let raceLeft = raceBudget;
+      let perfLeft = o.budget - raceBudget;
+      let raceToGo = raceCells;
+      let perfToGo = perfCells;
+      const raceLimit = (): number => o.timeLimit ?? Math.min(RACE_CELL_MAX, Math.max(RACE_CELL_MIN, raceLeft / Math.max(1, raceToGo)));
+      const timeLimitSec = raceLimit();
       let explorer: ExplorerName = o.explorer ?? 'dpor';
       const data: CompareData = {
-        settings: { seed: o.seed, explorer, schedules: o.schedules, timeLimitSec, durationSec: o.duration, simulator: sim },
+        settings: { seed: o.seed, explorer, schedules: o.schedules, timeLimitSec, budgetSec: o.timeLimit === undefined ? o.budget : 0, durationSec: o.duration, simulator: sim },
         strategies: strategies.map((s) => ({ name: s.name, package: builtinPackageOf(s), description: s.description, ...(s.seed ? { posting: s.seed } : {}) })),
         workloads: specs.map((s) => ({
           name: s.name,
@@ -123,17 +154,25 @@ Exit status:
         for (const s of strategies) {
           const cell: CompareCell = { workload: spec.name, strategy: s.name };
           if (isRace(spec.tags)) {
-            cell.explore = exploreCell(spec, s, explorer, o, timeLimitSec);
+            const limit = raceLimit();
+            const t0 = Date.now();
+            cell.explore = exploreCell(spec, s, explorer, o, limit);
             if (explorer === 'dpor' && dporKnownMissing()) {
               if (o.explorer === 'dpor') throw new UsageError('the dpor explorer is not available in this build (use --explorer random or pct)');
               explorer = 'random';
               data.settings.explorer = explorer;
-              cell.explore = exploreCell(spec, s, explorer, o, timeLimitSec);
+              cell.explore = exploreCell(spec, s, explorer, o, limit);
             }
+            raceLeft -= (Date.now() - t0) / 1000;
+            raceToGo--;
             bar.update(++done);
           }
           if (isPerf(spec.tags) && sim) {
-            cell.run = simulateOne(spec, s, { cpus: defaultCpus(spec), durationSec: o.duration, seed: o.seed, maxWallMs: COMPARE_SIM_WALL_MS });
+            const t0 = Date.now();
+            const maxWallMs = Math.max(PERF_CELL_MIN, perfLeft / Math.max(1, perfToGo)) * 1000;
+            cell.run = simulateOne(spec, s, { cpus: defaultCpus(spec), durationSec: o.duration, seed: o.seed, maxWallMs });
+            perfLeft -= (Date.now() - t0) / 1000;
+            perfToGo--;
             bar.update(++done);
           }
           data.cells.push(cell);
@@ -143,7 +182,7 @@ Exit status:
       if (o.html) writeHtmlReport(data, resolvePath(ctx.cwd, o.html), commandLine(run.argv));
       if (o.json) ctx.print(JSON.stringify(data, null, 2));
       else if (o.markdown) ctx.print(markdown(data));
-      else printMatrix(run, data);
+      else printMatrix(run, data, !!o.html);
       if (!sim && specs.some((s) => isPerf(s.tags)) && !o.json) ctx.warn('perf workloads were not simulated: the timed simulator (core simulate) is not available in this build');
       if (o.html) (o.json ? ctx.err : ctx.out).write(`HTML report: ${resolvePath(ctx.cwd, o.html)}\n`);
       run.code = 0;
@@ -168,19 +207,23 @@ function cellOf(data: CompareData, w: string, s: string): CompareCell | undefine
 function perfCell(r: SimResult | undefined): string {
   if (!r) return '-';
   if (r.error) return 'error';
-  return `${fmtInt(r.faultsPerSec)}/s, max wait ${fmtNum(r.maxFaultWaitUs, 0)} µs`;
+  const cut = r.stoppedBy === 'wall-limit' ? ` (cut at ${fmtNum(r.simulatedSeconds * 1e3, 1)} sim ms)` : '';
+  return `${fmtInt(r.faultsPerSec)}/s, max wait ${fmtNum(r.maxFaultWaitUs, 0)} µs${cut}`;
 }
 
-function printMatrix(run: Run, data: CompareData): void {
+function printMatrix(run: Run, data: CompareData, withHtml: boolean): void {
   const { ctx } = run;
   const strategies = data.strategies.map((s) => s.name);
   const race = data.workloads.filter((w) => w.explored);
   const perf = data.workloads.filter((w) => w.simulated);
   const section = (title: string, ws: typeof data.workloads, cell: (w: string, s: string) => string) => {
     ctx.print(title);
-    const rows = ws.map((w) => [w.name, ...strategies.map((s) => cell(w.name, s))]);
-    const t = table(['workload', ...strategies], rows);
-    if (Math.max(...t.split('\n').map((l) => l.length)) <= ctx.width) ctx.print(t);
+    const fits = (t: string) => Math.max(...t.split('\n').map((l) => l.length)) <= ctx.width;
+    // A workload per row; or, when that is too wide, a strategy per row; or one block per workload.
+    const byWorkload = table(['workload', ...strategies], ws.map((w) => [w.name, ...strategies.map((s) => cell(w.name, s))]));
+    const byStrategy = table(['strategy', ...ws.map((w) => w.name)], strategies.map((s) => [s, ...ws.map((w) => cell(w.name, s))]));
+    if (fits(byWorkload)) ctx.print(byWorkload);
+    else if (fits(byStrategy)) ctx.print(byStrategy);
     else {
       // Too wide for the terminal: one block per workload.
       for (const w of ws) {
@@ -194,7 +237,7 @@ function printMatrix(run: Run, data: CompareData): void {
   const st = data.settings;
   if (race.length > 0) {
     section(
-      `Races (${explorerLabel(st.explorer)}${st.explorer === 'dpor' ? '' : `, ${fmtInt(st.schedules)} schedules`}, at most ${fmtNum(st.timeLimitSec, 1)} s per cell, seed ${st.seed}; "clean (N)": N schedules, not exhaustive):`,
+      `Races (${explorerLabel(st.explorer)}${st.explorer === 'dpor' ? '' : `, ${fmtInt(st.schedules)} schedules`}, ${st.budgetSec > 0 ? `${fmtNum(st.budgetSec * (data.workloads.some((w) => w.simulated) ? RACE_SHARE : 1), 0)} s shared by the cells` : `at most ${fmtNum(st.timeLimitSec, 1)} s per cell`}, seed ${st.seed}; "clean (N)": N schedules, not exhaustive):`,
       race,
       (w, s) => verdictCell(cellOf(data, w, s)?.explore),
     );
@@ -202,7 +245,9 @@ function printMatrix(run: Run, data: CompareData): void {
   if (perf.length > 0) section(`Performance (${fmtNum(st.durationSec, 3)} simulated s, one CPU per process):`, perf, (w, s) => perfCell(cellOf(data, w, s)?.run));
   const errors = data.cells.flatMap((c) => [...(c.explore?.violations ?? []), ...(c.run?.violations ?? [])].filter((v) => v.kind === 'strategy-error').map((v) => `${c.workload}: ${v.message}`));
   for (const e of errors) ctx.print(`strategy error: ${e}`);
-  if (data.cells.some((c) => c.explore?.violations.length)) ctx.print('Replay tokens for every violation: hugesync compare --json (cells[].explore.violations[].replay).');
+  if (data.cells.some((c) => c.explore?.violations.length)) {
+    ctx.print(`Replay tokens for every violation: ${withHtml ? 'in the HTML report, or ' : ''}hugesync compare --json (cells[].explore.violations[].replay).`);
+  }
 }
 
 function mdEscape(s: string): string {

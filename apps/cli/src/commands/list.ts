@@ -45,9 +45,12 @@ ${EXIT_HELP}`,
       }
       const w = ctx.width;
       ctx.print('Strategies (--strategy NAME, a comma list, "all", or a path/package of your own):');
-      const sRows = data.strategies.map((s) => [s.name, s.package, s.seed]);
-      const sw = Math.max(...sRows.map((r) => r[0]!.length), 8) + Math.max(...sRows.map((r) => r[1]!.length), 7) + Math.max(...sRows.map((r) => r[2]!.length), 4) + 6;
-      ctx.print(table(['name', 'package', 'seed', 'description'], data.strategies.map((s) => [s.name, s.package, s.seed, clip(s.description, Math.max(30, w - sw))])));
+      // The seed (posting) and description columns share what the name and package columns leave (list --json has them whole).
+      const snw = Math.max(4, ...data.strategies.map((s) => s.name.length));
+      const pw = Math.max(7, ...data.strategies.map((s) => s.package.length));
+      const rest = Math.max(60, w - snw - pw - 6);
+      const seedW = Math.min(Math.max(4, ...data.strategies.map((s) => s.seed.length)), Math.floor(rest * 0.45));
+      ctx.print(table(['name', 'package', 'seed', 'description'], data.strategies.map((s) => [s.name, s.package, clip(s.seed, seedW), clip(s.description, Math.max(20, rest - seedW - 2))])));
       ctx.print();
       ctx.print('Workloads (--workload NAME or a workload file; --set k=v overrides a parameter):');
       const nw = Math.max(4, ...data.workloads.map((x) => x.name.length));

@@ -1,6 +1,6 @@
 /** hugesync replay: rebuild the workload of a replay token, run its schedule, show the interleaving. */
 import type { Command } from 'commander';
-import { decodeToken, runOnce, ReplayScheduler, specHash, type TokenData, type Violation, type WorkloadSpec, type SyncStrategy } from '@hugesync/core';
+import { decodeToken, runOnce, stepLabel, ReplayScheduler, specHash, type TokenData, type Violation, type WorkloadSpec, type SyncStrategy } from '@hugesync/core';
 import { resolveStrategies } from '@hugesync/strategies';
 import type { Run } from '../main.js';
 import { resolveWorkload } from '../catalog.js';
@@ -35,7 +35,7 @@ export function replayToken(token: TokenData, spec: WorkloadSpec, strategy: Sync
       const k = b.kernel;
       k.stepListeners = true;
       k.bus.on('step', (t, s, seq) => {
-        steps.push({ n: steps.length + 1, tid: t.id, thread: t.name, fn: s.fn, label: s.label, marks: [] });
+        steps.push({ n: steps.length + 1, tid: t.id, thread: t.name, fn: s.fn, label: stepLabel(s), marks: [] });
         seqs.push(seq);
       });
     },

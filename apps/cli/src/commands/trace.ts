@@ -44,8 +44,8 @@ interface TraceCliOptions {
   set?: Record<string, string>;
 }
 
-/** Simulated seconds of a --timed trace when --duration is not given (a trace grows with it: ~1 MB per 0.1 ms on 4 CPUs). */
-export const TRACE_DURATION = 0.0002;
+/** Simulated seconds of a --timed trace when --duration is not given (map-fault-unmap on 4 CPUs: ~300 KB, well under a second). */
+export const TRACE_DURATION = 0.005;
 
 export interface TraceSummary {
   threads: number;

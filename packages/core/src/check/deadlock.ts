@@ -1,5 +1,6 @@
 import type { Kernel } from '../engine/kernel.js';
 import type { Thread } from '../engine/thread.js';
+import { stepLabel } from '../engine/step.js';
 
 /** Build the wait-for graph of blocked threads and describe its cycle (or the stuck waits). */
 export function waitForCycle(k: Kernel): { message: string; report: string } {
@@ -11,7 +12,7 @@ export function waitForCycle(k: Kernel): { message: string; report: string } {
     if (l) {
       const holders = l.holders().map((h) => h.name);
       lines.push(`  ${t.name} waits for ${l.cls} (${l.id}) in ${t.pending?.fn ?? '?'}, held by ${holders.join(', ') || '(nobody; queued behind waiters)'}`);
-    } else lines.push(`  ${t.name} is blocked in ${t.pending?.fn ?? '?'}: ${t.pending?.label ?? ''}`);
+    } else lines.push(`  ${t.name} is blocked in ${t.pending?.fn ?? '?'}: ${t.pending ? stepLabel(t.pending) : ''}`);
   }
   // Find a cycle.
   for (const start of blocked) {

@@ -31,8 +31,12 @@ export interface Step {
   /** The object touched ('' for none). Objects are named "kind:id", e.g. "pmd:3", "rwsem:i_mmap#1". */
   obj: string;
   access: Access;
-  /** Human-readable text for traces and replays, e.g. "down_read(i_mmap_rwsem)". */
-  label: string;
+  /**
+   * Human-readable text for traces and replays, e.g. "down_read(i_mmap_rwsem)". Hot steps give
+   * a function that builds it from values fixed when the step was made, so the text costs
+   * nothing unless read: always read it through stepLabel(step).
+   */
+  label: string | (() => string);
   /** When present and true the thread is not runnable (waiting). */
   blocked?: () => boolean;
   /** A waiter that is descheduled (sleeping lock) rather than spinning. */
@@ -46,9 +50,15 @@ export interface Step {
   lockClass?: string;
 }
 
+/** A step's label as text (labels of hot steps are built only when read). */
+export function stepLabel(s: Step): string {
+  const l = s.label;
+  return typeof l === 'string' ? l : l();
+}
+
 export type KGen<T = void> = Generator<Step, T, void>;
 
 /** Build a plain step. */
-export function step(fn: string, obj: string, access: Access, label: string, cost: CostKey = 'step'): Step {
+export function step(fn: string, obj: string, access: Access, label: string | (() => string), cost: CostKey = 'step'): Step {
   return { fn, obj, access, label, cost };
 }

@@ -18,6 +18,8 @@ export interface Waiter {
 
 export abstract class Lock {
   readonly waiters: Waiter[] = [];
+  /** Step labels of this lock's operations, built on first use (see lockLabel). */
+  labels: string[] | null = null;
   constructor(
     readonly id: string,
     /** Lock class (lockdep key): all instances of i_mmap_rwsem share one class. */
@@ -146,15 +148,34 @@ function opName(l: Lock, mode: HoldMode, release: boolean): string {
   return mode === 'read' ? r : w;
 }
 
+const LABEL_LOCK = 0;
+const LABEL_WOKEN = 2;
+const LABEL_TRYLOCK = 4;
+const LABEL_UNLOCK = 6;
+
+/** The label of one of l's operations (what + mode), cached on the lock. */
+function lockLabel(l: Lock, what: number, mode: HoldMode): string {
+  const cache = (l.labels ??= []);
+  const i = what + (mode === 'read' ? 0 : 1);
+  let s = cache[i];
+  if (s === undefined) {
+    if (what === LABEL_LOCK) s = `${opName(l, mode, false)}(${l.cls})`;
+    else if (what === LABEL_WOKEN) s = `${opName(l, mode, false)}(${l.cls}) [woken]`;
+    else if (what === LABEL_TRYLOCK) s = `${l.kind === 'rwsem' ? (mode === 'read' ? 'down_read_trylock' : 'down_write_trylock') : l.kind === 'pagelock' ? 'trylock_page' : `${l.kind}_trylock`}(${l.cls})`;
+    else s = `${opName(l, mode, true)}(${l.cls})`;
+    cache[i] = s;
+  }
+  return s;
+}
+
 /** Acquire (blocking): down_read / down_write / mutex_lock / spin_lock / lock_page. */
 export function* lock(k: Kernel, t: Thread, l: Lock, mode: HoldMode, fn: string): KGen {
   let waiter: Waiter | null = null;
-  const label = `${opName(l, mode, false)}(${l.cls})`;
   const first: Step = {
     fn,
     obj: l.id,
     access: 'acquire',
-    label,
+    label: lockLabel(l, LABEL_LOCK, mode),
     cost: 'lock',
     lockClass: l.cls,
     run: () => {
@@ -177,7 +198,7 @@ export function* lock(k: Kernel, t: Thread, l: Lock, mode: HoldMode, fn: string)
       fn,
       obj: l.id,
       access: 'acquire',
-      label: `${label} [woken]`,
+      label: lockLabel(l, LABEL_WOKEN, mode),
       cost: 'step',
       lockClass: l.cls,
       sleeping: l.sleeping,
@@ -193,7 +214,7 @@ export function* trylock(k: Kernel, t: Thread, l: Lock, mode: HoldMode, fn: stri
     fn,
     obj: l.id,
     access: 'acquire',
-    label: `${l.kind === 'rwsem' ? (mode === 'read' ? 'down_read_trylock' : 'down_write_trylock') : l.kind === 'pagelock' ? 'trylock_page' : `${l.kind}_trylock`}(${l.cls})`,
+    label: lockLabel(l, LABEL_TRYLOCK, mode),
     cost: 'lock',
     lockClass: l.cls,
     run: () => {
@@ -214,7 +235,7 @@ export function* unlock(k: Kernel, t: Thread, l: Lock, mode: HoldMode, fn: strin
     fn,
     obj: l.id,
     access: 'release',
-    label: `${opName(l, mode, true)}(${l.cls})`,
+    label: lockLabel(l, LABEL_UNLOCK, mode),
     cost: 'unlock',
     lockClass: l.cls,
     run: () => {

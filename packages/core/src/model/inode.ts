@@ -32,17 +32,14 @@ export class Inode {
     this.iRwsem = new RwSem(`rwsem:i_rwsem#${name}`, 'i_rwsem');
     this.iLock = new SpinLock(`spin:i_lock#${name}`, 'i_lock');
     this.resvMap = new ResvMap(`inode#${name}`);
+    this.objId = `inode:${name}`;
+    this.sizeObj = `i_size:${name}`;
+    this.cacheObj = `pagecache:${name}`;
+    this.iMmapObj = `i_mmap:${name}`;
   }
-  get objId(): string {
-    return `inode:${this.name}`;
-  }
-  get sizeObj(): string {
-    return `i_size:${this.name}`;
-  }
-  get cacheObj(): string {
-    return `pagecache:${this.name}`;
-  }
-  get iMmapObj(): string {
-    return `i_mmap:${this.name}`;
-  }
+  /** Footprint object names (built once). */
+  readonly objId: string;
+  readonly sizeObj: string;
+  readonly cacheObj: string;
+  readonly iMmapObj: string;
 }

@@ -44,8 +44,9 @@ export class Vma {
     public flags: VmaFlags,
   ) {}
   get objId(): string {
-    return `vma:${this.id}`;
+    return (this.obj ??= `vma:${this.id}`);
   }
+  private obj: string | undefined = undefined;
   contains(addr: number): boolean {
     return addr >= this.start && addr < this.end;
   }
@@ -75,18 +76,21 @@ export class Mm {
   /** Huge pages mapped (hugetlb_count in mm counters). */
   hugetlbRss = 0;
   exited = false;
+  readonly objId: string;
+  private readonly pudObjs = new Map<number, string>();
   constructor(
     readonly id: number,
     readonly name: string,
   ) {
     this.mmapLock = new RwSem(`rwsem:mmap_lock#${name}`, 'mmap_lock');
     this.pageTableLock = new SpinLock(`spin:page_table_lock#${name}`, 'page_table_lock');
+    this.objId = `mm:${name}`;
   }
-  get objId(): string {
-    return `mm:${this.name}`;
-  }
+  /** Footprint object of one PUD entry, "pud:<mm>:<index>" (cached). */
   pudObj(pudIdx: number): string {
-    return `pud:${this.name}:${pudIdx}`;
+    let s = this.pudObjs.get(pudIdx);
+    if (s === undefined) this.pudObjs.set(pudIdx, (s = `pud:${this.name}:${pudIdx}`));
+    return s;
   }
   /** find_vma(): the vma containing addr. */
   findVma(addr: number): Vma | null {

@@ -6,7 +6,9 @@ export class HugePage {
   refcount = 0;
   /** Number of page-table entries mapping this page (compound mapcount). */
   mapcount = 0;
-  readonly lock: PageLock;
+  /** Footprint object name, "page:<id>". */
+  readonly objId: string;
+  private pageLock: PageLock | null = null;
   mapping: Inode | null = null;
   index = -1;
   anon = false;
@@ -17,10 +19,11 @@ export class HugePage {
   /** Allocated from the buddy allocator beyond nr_hugepages (overcommit). */
   surplus = false;
   constructor(readonly id: number) {
-    this.lock = new PageLock(`page:${id}`);
+    this.objId = `page:${id}`;
   }
-  get objId(): string {
-    return `page:${this.id}`;
+  /** PG_locked: made on first use (a full-size pool has hundreds of thousands of pages). */
+  get lock(): PageLock {
+    return (this.pageLock ??= new PageLock(this.objId));
   }
 }
 

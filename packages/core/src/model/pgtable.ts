@@ -24,11 +24,11 @@ export class PmdTable {
   gen = 0;
   free = true;
   readonly ptl: SpinLock;
+  /** Footprint object name, "pmd:<pfn>" (built once: it is read at nearly every step). */
+  readonly objId: string;
   constructor(readonly pfn: number) {
     this.ptl = new SpinLock(`spin:ptl#pmd${pfn}`, 'ptlock');
-  }
-  get objId(): string {
-    return `pmd:${this.pfn}`;
+    this.objId = `pmd:${pfn}`;
   }
   clear(): void {
     this.page.fill(0);

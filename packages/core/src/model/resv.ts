@@ -13,10 +13,9 @@ export class ResvMap {
   readonly lock: SpinLock;
   constructor(readonly id: string) {
     this.lock = new SpinLock(`spin:resv#${id}`, 'resv_map->lock');
+    this.objId = `resv:${id}`;
   }
-  get objId(): string {
-    return `resv:${this.id}`;
-  }
+  readonly objId: string;
 
   /** Pages of [f, t) covered by regions. */
   covered(f: number, t: number): number {

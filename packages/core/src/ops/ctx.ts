@@ -14,14 +14,14 @@ export const trylockIt = (c: Ctx, l: Lock, mode: HoldMode, fn: string): KGen<boo
 export const unlockIt = (c: Ctx, l: Lock, mode: HoldMode, fn: string): KGen => unlock(c.k, c.t, l, mode, fn);
 
 /** A read of a modelled shared object (a scheduling point). */
-export function* rd(c: Ctx, fn: string, obj: string, label: string, cost: CostKey = 'step'): KGen {
+export function* rd(c: Ctx, fn: string, obj: string, label: string | (() => string), cost: CostKey = 'step'): KGen {
   yield { fn, obj, access: 'read', label, cost, run: () => c.k.bus.emit('mem:access', c.t, obj, false, fn) };
 }
 /** A write of a modelled shared object (a scheduling point). */
-export function* wr(c: Ctx, fn: string, obj: string, label: string, cost: CostKey = 'step', units = 1): KGen {
+export function* wr(c: Ctx, fn: string, obj: string, label: string | (() => string), cost: CostKey = 'step', units = 1): KGen {
   yield { fn, obj, access: 'write', label, cost, units, run: () => c.k.bus.emit('mem:access', c.t, obj, true, fn) };
 }
 /** Local work that touches nothing shared (e.g. clear_huge_page): a scheduling point with a cost. */
-export function* work(_c: Ctx, fn: string, label: string, cost: CostKey, units = 1): KGen {
+export function* work(_c: Ctx, fn: string, label: string | (() => string), cost: CostKey, units = 1): KGen {
   yield { fn, obj: '', access: 'none', label, cost, units };
 }

@@ -27,7 +27,7 @@ export function* hugePteOffset(_c: Ctx, mm: Mm, addr: number, fn = 'huge_pte_off
     fn,
     obj: mm.pudObj(pudIndex(addr)),
     access: 'read',
-    label: `huge_pte_offset(${mm.name}, ${hex(addr)})`,
+    label: () => `huge_pte_offset(${mm.name}, ${hex(addr)})`,
     cost: 'ptWalk',
     run: () => {
       found = tableOf(mm, addr);
@@ -44,7 +44,7 @@ export function* ptepGet(c: Ctx, p: PtePtr, fn: string, speculative = false): KG
     fn,
     obj: p.table.objId,
     access: 'read',
-    label: `huge_ptep_get(${p.mm.name} ${hex(p.addr)} -> pmd${p.table.pfn}[${p.index}])`,
+    label: () => `huge_ptep_get(${p.mm.name} ${hex(p.addr)} -> pmd${p.table.pfn}[${p.index}])`,
     cost: 'step',
     run: () => {
       c.k.bus.emit('pte:access', { t: c.t, ptep: p, write: false, fn, what: 'read', speculative });
@@ -60,7 +60,7 @@ export function* ptepSet(c: Ctx, p: PtePtr, v: PteVal, fn: string, label = 'set_
     fn,
     obj: p.table.objId,
     access: 'write',
-    label: `${label}(${p.mm.name} ${hex(p.addr)} -> pmd${p.table.pfn}[${p.index}])`,
+    label: () => `${label}(${p.mm.name} ${hex(p.addr)} -> pmd${p.table.pfn}[${p.index}])`,
     cost: 'pteUpdate',
     run: () => {
       c.k.bus.emit('pte:access', { t: c.t, ptep: p, write: true, fn, what: 'write' });
@@ -76,7 +76,7 @@ export function* hugePteLock(c: Ctx, p: PtePtr, fn: string): KGen {
     fn,
     obj: p.table.objId,
     access: 'read',
-    label: `huge_pte_lockptr(pmd${p.table.pfn})`,
+    label: () => `huge_pte_lockptr(pmd${p.table.pfn})`,
     cost: 'step',
     run: () => c.k.bus.emit('pte:access', { t: c.t, ptep: p, write: false, fn, what: 'ptl' }),
   };
@@ -203,7 +203,7 @@ export function* hugePmdShare(c: Ctx, mm: Mm, vma: Vma, addr: number): KGen<PteP
 /** mm/hugetlb.c huge_pte_alloc() @ v5.6: share a PMD table if possible, otherwise allocate one. */
 export function* hugePteAlloc(c: Ctx, mm: Mm, vma: Vma, addr: number): KGen<PtePtr> {
   const pi = pudIndex(addr);
-  yield* rd(c, 'huge_pte_alloc', mm.pudObj(pi), `pud_alloc(${mm.name}, ${hex(addr)})`, 'ptWalk');
+  yield* rd(c, 'huge_pte_alloc', mm.pudObj(pi), () => `pud_alloc(${mm.name}, ${hex(addr)})`, 'ptWalk');
   if (!mm.pud.has(pi) && vmaShareable(c, vma, addr)) return yield* hugePmdShare(c, mm, vma, addr);
   return yield* pmdAlloc(c, mm, addr);
 }
@@ -219,7 +219,7 @@ export function* hugePmdUnshare(c: Ctx, mm: Mm, addr: number, p: PtePtr): KGen<b
     fn,
     obj: p.table.objId,
     access: 'read',
-    label: `page_count(pmd${p.table.pfn})`,
+    label: () => `page_count(pmd${p.table.pfn})`,
     cost: 'step',
     run: () => {
       c.k.bus.emit('pte:access', { t: c.t, ptep: p, write: false, fn, what: 'read' });
@@ -252,7 +252,7 @@ export function* putTable(c: Ctx, table: PmdTable, fn: string): KGen {
     fn,
     obj: table.objId,
     access: 'write',
-    label: `put_page(pmd${table.pfn})`,
+    label: () => `put_page(pmd${table.pfn})`,
     cost: 'atomic',
     run: () => {
       table.refcount--;

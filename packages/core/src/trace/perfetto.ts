@@ -17,7 +17,7 @@
  */
 import type { Kernel } from '../engine/kernel.js';
 import type { Thread, HoldMode } from '../engine/thread.js';
-import type { Step } from '../engine/step.js';
+import { stepLabel, type Step } from '../engine/step.js';
 import type { Lock } from '../kernel/locks.js';
 import type { Violation } from '../engine/events.js';
 
@@ -182,16 +182,16 @@ export function attachTracer(k: Kernel, opts: TracerOptions): Tracer {
       flushFn(t, p);
       flushOp(t, p);
     }
-    if (opKey && !p.op) p.op = { key: opKey, name: t.op.replace(/^.*:/, ''), start, end, steps: 0, first: s.label, last: s.label };
+    if (opKey && !p.op) p.op = { key: opKey, name: t.op.replace(/^.*:/, ''), start, end, steps: 0, first: stepLabel(s), last: stepLabel(s) };
     if (p.op) {
       p.op.end = Math.max(p.op.end, end);
       p.op.steps++;
     }
     if (p.fn && p.fn.key !== s.fn) flushFn(t, p);
-    if (!p.fn) p.fn = { key: s.fn, name: s.fn, start, end, steps: 0, first: s.label, last: s.label };
+    if (!p.fn) p.fn = { key: s.fn, name: s.fn, start, end, steps: 0, first: stepLabel(s), last: stepLabel(s) };
     p.fn.end = Math.max(p.fn.end, end);
     p.fn.steps++;
-    p.fn.last = s.label;
+    p.fn.last = stepLabel(s);
     sampleCounters(end);
   });
 

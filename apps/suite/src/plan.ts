@@ -1,0 +1,68 @@
+/**
+ * The suite's fixed plan: which explorer, budget and seed each race cell gets, and the size of the
+ * timed runs. Everything here is deterministic except the wall-clock guards (timeLimitMs), which
+ * only stop a runaway; a cell cut short by one fails its test instead of reporting a weaker result.
+ */
+import type { ExplorerName } from '@hugesync/core';
+
+export interface RacePlan {
+  /** DPOR first: exhaustive when it finishes within `schedules`. */
+  dpor: { schedules: number; timeLimitMs: number };
+  /** When DPOR is not exhaustive: a second pass with a fixed budget and seed. */
+  fallback: { explorer: Exclude<ExplorerName, 'dpor'>; schedules: number; seed: number; pctDepth: number; timeLimitMs: number };
+  /** Explorer seed (also address placement). */
+  seed: number;
+}
+
+export interface PerfPlan {
+  /** Parameter overrides (`--set`). */
+  set: Record<string, string>;
+  cpus: number;
+  durationSec: number;
+  seed: number;
+  /** Wall-clock guard; a run stopped by it fails its test. */
+  maxWallMs: number;
+}
+
+const DPOR_TIME_LIMIT_MS = 150_000;
+const FALLBACK_TIME_LIMIT_MS = 60_000;
+
+/**
+ * Race workloads. `--all` semantics: every explorer keeps going after the first violation, so a
+ * cell's verdict is the set of every kind its budget reaches, not just the first one.
+ * pmd-unshare-race is ~3,100 steps per schedule (B's munmap walks the whole 1 GiB PUD range): the
+ * most expensive cells of the suite (~15 s of CPU each).
+ */
+export const RACE_PLANS: Record<string, RacePlan> = {
+  'pmd-unshare-race': {
+    seed: 1,
+    dpor: { schedules: 3000, timeLimitMs: DPOR_TIME_LIMIT_MS },
+    // random finds seed 002's stale pointer here within 1,000 schedules; PCT (depth 3) did not in 300.
+    fallback: { explorer: 'random', schedules: 1000, seed: 1, pctDepth: 3, timeLimitMs: FALLBACK_TIME_LIMIT_MS },
+  },
+  'fault-truncate-race': {
+    seed: 1,
+    dpor: { schedules: 3000, timeLimitMs: DPOR_TIME_LIMIT_MS },
+    fallback: { explorer: 'pct', schedules: 1000, seed: 1, pctDepth: 3, timeLimitMs: FALLBACK_TIME_LIMIT_MS },
+  },
+  'fault-punch-hole-race': {
+    seed: 1,
+    dpor: { schedules: 3000, timeLimitMs: DPOR_TIME_LIMIT_MS },
+    fallback: { explorer: 'pct', schedules: 1000, seed: 1, pctDepth: 3, timeLimitMs: FALLBACK_TIME_LIMIT_MS },
+  },
+};
+
+/** Timed runs: a small size of each perf workload (seed 002's experiment is 48 CPUs, 250 GiB). */
+export const PERF_PLANS: Record<string, PerfPlan> = {
+  'map-fault-unmap': { set: { processes: '4', fileSize: '2GiB', placement: 'same' }, cpus: 4, durationSec: 0.02, seed: 1, maxWallMs: 60_000 },
+  'fork-and-fault': { set: { faulters: '2', fileSize: '2GiB', childPages: '4MiB' }, cpus: 4, durationSec: 0.02, seed: 1, maxWallMs: 60_000 },
+};
+
+/** The plan of a race workload (catalog workloads without an entry get the two-page defaults). */
+export function racePlan(workload: string): RacePlan {
+  return RACE_PLANS[workload] ?? RACE_PLANS['fault-truncate-race']!;
+}
+
+export function perfPlan(workload: string): PerfPlan {
+  return PERF_PLANS[workload] ?? { set: {}, cpus: 4, durationSec: 0.01, seed: 1, maxWallMs: 60_000 };
+}

@@ -1,0 +1,6 @@
+// The conformance kit every strategy runs (packages/testkit): shape, lock discipline, lockdep,
+// determinism and the race report.
+import { strategyConformance } from '@hugesync/testkit';
+import { hinodeRwsemStrategy } from '../src/index.js';
+
+strategyConformance(hinodeRwsemStrategy);

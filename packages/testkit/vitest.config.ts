@@ -1,0 +1,2 @@
+import { project } from '../../vitest.shared.ts';
+export default project('testkit');
