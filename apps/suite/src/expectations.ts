@@ -33,9 +33,168 @@ export interface PerfExpectation {
   finding?: string;
 }
 
-export const RACE_EXPECTATIONS: RaceExpectation[] = [];
+export const RACE_EXPECTATIONS: RaceExpectation[] = [
+  // ---- pmd-unshare-race: seed 002's diagram (fault in A, hole punch in C unshares A, B munmaps) ----
+  {
+    workload: 'pmd-unshare-race',
+    strategy: 'none',
+    verdict: { kinds: ['pte-stale-owner', 'pte-use-after-free'] },
+    why: 'Seed 002 diagram: in 5.6 nothing keeps huge_pmd_unshare() (hugetlbfs_punch_hole -> hugetlb_vmdelete_list, i_mmap write) away from a fault that holds a pte pointer (lock map A.1 N: the lockless pointer is used as-is). Stale owner once C unshares; use-after-free once B, the last sharer, frees pmd1.',
+    modelBug:
+      'DPOR (core engine/dpor.ts runDpor over engine/explore.ts runOnce, stopOnViolation) reports this cell exhaustive with pte-stale-owner only; every run is cut at its first violation, so the race between A\'s read and B\'s pmd_free() is never observed and the use-after-free (reachable: test/coverage.test.ts directed schedule) is never scheduled. Random 1,000 does not reach it either.',
+  },
+  {
+    workload: 'pmd-unshare-race',
+    strategy: 'i-mmap-rwsem',
+    verdict: { kinds: ['pte-use-after-free'] },
+    why: 'c0d0381ade79 (seed 000/003, lock map A.1 I): the fault holds i_mmap read from before huge_pte_alloc() to the end and every unshare needs i_mmap write, so no stale owner. But the early lockless huge_pte_offset()+huge_ptep_get() migration/hwpoison check ("ptep could be stale") runs before i_mmap: seed 001 says exactly this walk can read a freed table.',
+    finding: 'The strategy README (random 600) reported nothing; DPOR finds the seed 001 read-after-free in the lockless check.',
+  },
+  {
+    workload: 'pmd-unshare-race',
+    strategy: 'hinode-rwsem',
+    verdict: { kinds: ['pte-stale-owner', 'pte-use-after-free'] },
+    why: 'Seed 004 (hinode RFC v2/PATCH): hugetlbfs_punch_hole takes no hinode_rwsem (lock map A.6 H), so C unshares A under the fault\'s hinode read; plus the seed 001 lockless early check.',
+    finding: 'Seed 004 claims hinode_rwsem synchronizes pmd sharing; as posted, hole punch bypasses it (huge_pmd_unshare would assert hinode write).',
+  },
+  {
+    workload: 'pmd-unshare-race',
+    strategy: 'vma-lock',
+    verdict: { kinds: ['pte-use-after-free'] },
+    why: 'Seed 002 as merged in 6.1 (lock map A.1 V): the vma lock closes the diagram (no stale owner), but the lockless early check in hugetlb_fault remains: seed 001\'s RFC 09/10 "Make hugetlb_fault() RCU-safe".',
+  },
+  {
+    workload: 'pmd-unshare-race',
+    strategy: 'rcu',
+    verdict: { clean: true, exhaustive: false },
+    why: 'Seed 001 (Peter Xu RFC v1): rcu_read_lock() around the lockless walk and table freeing after a grace period (tlb_remove_table -> call_rcu) close the read-after-free left by the vma lock.',
+  },
+  {
+    workload: 'pmd-unshare-race',
+    strategy: 'vma-lock-6.3',
+    verdict: { clean: true, exhaustive: false },
+    why: 'Seed 001 as merged (v6.3, lock map A.1 W): hugetlb_fault has no lockless walk; every walk is under the vma lock (hugetlb_walk()).',
+  },
+  // ---- fault-truncate-race: seed 000 problem 2, lock map C.3 ----
+  {
+    workload: 'fault-truncate-race',
+    strategy: 'none',
+    verdict: { kinds: ['data-race', 'page-beyond-eof', 'reserve-count'] },
+    why: 'Seed 000 problem 2 / lock map C.3 (5.6): the fault passes i_size check #1, truncation removes the reservation before the page is in the page cache, HugePages_Rsvd goes -1 and the page stays beyond EOF. data-race: the fault\'s unlocked huge_ptep_get() in hugetlb_fault vs truncation\'s pte clear in __unmap_hugepage_range (lock map A.1 step 5, rechecked under the PTL).',
+  },
+  {
+    workload: 'fault-truncate-race',
+    strategy: 'i-mmap-rwsem',
+    verdict: { clean: true, exhaustive: false },
+    why: '87bf91d39bb5 (seed 000, lock map C.3 "How each design prevents it: I"): truncation takes i_mmap write before i_size_write and the fault holds i_mmap read throughout, so the fault finishes first or sees the new size.',
+  },
+  {
+    workload: 'fault-truncate-race',
+    strategy: 'hinode-rwsem',
+    verdict: { kinds: ['data-race', 'reserve-count'] },
+    why: 'Seed 004: hinode_lock_read() is taken only when vma_shareable() (the 4 MiB mapping cannot share), so truncation\'s hinode write does not exclude this fault; 4/4\'s backout deletes the page beyond EOF (no page-beyond-eof) but the reserve count still goes negative (lock map A.2 H backout).',
+    finding: 'Seed 004 says 4/4 "handles page fault/truncate races"; the count underflow survives on non-shareable mappings.',
+  },
+  {
+    workload: 'fault-truncate-race',
+    strategy: 'vma-lock',
+    verdict: { kinds: ['page-beyond-eof', 'reserve-count'] },
+    why: 'Seed 002 patches 3/4 and 8, 6.1 (lock map A.5/A.7 V): hugetlb_vmdelete_list only trylocks the vma lock and skips, and remove_inode_hugepages waits only for folios already in the page cache, so the C.3 interleaving survives (lock map A.7 modelling note).',
+    finding: 'Seed 002 / [ML-vl-v2-9] say truncation "will wait until the fault is finished, as it must obtain the vma lock in write mode"; in the model (and, as read, in 6.1) it does not for a fault past its i_size check whose page is not yet in the page cache.',
+  },
+  {
+    workload: 'fault-truncate-race',
+    strategy: 'rcu',
+    verdict: { kinds: ['page-beyond-eof', 'reserve-count'] },
+    why: 'Seed 001 changes only the lockless walkers; truncation is the vma lock\'s (lock map A.7 modelling note).',
+    finding: 'As vma-lock: the vma lock does not close seed 000 problem 2 against truncation.',
+  },
+  {
+    workload: 'fault-truncate-race',
+    strategy: 'vma-lock-6.3',
+    verdict: { kinds: ['page-beyond-eof', 'reserve-count'] },
+    why: 'v6.3 keeps 6.1\'s truncation (lock map A.5 "V (6.1) / W (6.3, same in 6.18)").',
+    finding: 'As vma-lock.',
+  },
+  // ---- fault-punch-hole-race: seed 000 (hole punch is the other page-cache remover) ----
+  {
+    workload: 'fault-punch-hole-race',
+    strategy: 'none',
+    verdict: { kinds: ['data-race'] },
+    why: 'Lock map A.6/A.7 N: the punch takes the fault mutex per page, so page cache and reservations stay consistent (as the workload file expects); only the fault\'s unlocked pte read in hugetlb_fault (under the mutex, no PTL) races with the punch\'s pte clear in __unmap_hugepage_range (i_mmap write, PTL). The kernel rechecks under the PTL: a KCSAN-style report, not a corruption.',
+  },
+  {
+    workload: 'fault-punch-hole-race',
+    strategy: 'i-mmap-rwsem',
+    verdict: { clean: true, exhaustive: true },
+    why: 'c0d0381ade79: the punch\'s vmdelete needs i_mmap write, which the fault holds for read throughout.',
+  },
+  {
+    workload: 'fault-punch-hole-race',
+    strategy: 'hinode-rwsem',
+    verdict: { kinds: ['data-race'] },
+    why: 'Seed 004: hugetlbfs_punch_hole takes no hinode_rwsem (lock map A.6 H) and the 4 MiB vma is not shareable, so the race is the 5.6 one.',
+    finding: 'Hole punch is not covered by hinode_rwsem as posted (also pmd-unshare-race).',
+  },
+  {
+    workload: 'fault-punch-hole-race',
+    strategy: 'vma-lock',
+    verdict: { clean: true, exhaustive: true },
+    why: 'Seed 002 patch 8 (6.1, lock map A.6/A.7 V): the punch\'s trylock on the faulting vma fails and remove_inode_single_folio -> hugetlb_unmap_file_folio waits for the vma lock in order; the page is already in the page cache, so the A.7 gap does not apply.',
+  },
+  {
+    workload: 'fault-punch-hole-race',
+    strategy: 'rcu',
+    verdict: { clean: true, exhaustive: true },
+    why: 'As vma-lock (seed 001 changes only lockless walkers).',
+  },
+  {
+    workload: 'fault-punch-hole-race',
+    strategy: 'vma-lock-6.3',
+    verdict: { clean: true, exhaustive: true },
+    why: 'As vma-lock (lock map A.6 V / W).',
+  },
+];
 
-export const PERF_EXPECTATIONS: PerfExpectation[] = [];
+export const PERF_EXPECTATIONS: PerfExpectation[] = [
+  {
+    workload: 'map-fault-unmap',
+    metric: 'faultsPerSec',
+    higher: 'none',
+    lower: 'i-mmap-rwsem',
+    why: 'Seed 002 ref [2]: c0d0381ade79 (i_mmap_rwsem read in every fault, 5.7) regressed hugetlb fault throughput against 5.6.',
+  },
+  {
+    workload: 'map-fault-unmap',
+    metric: 'faultsPerSec',
+    higher: 'i-mmap-rwsem',
+    lower: 'vma-lock',
+    why: 'Seed 002 reports 1,161,818 (next-20220506, i_mmap_rwsem) vs 1,476,668 faults/s (vma lock) on 48 CPUs, 250 GB.',
+    finding: 'At 4 CPUs / 2 GiB the model has the vma lock ~10% below i_mmap_rwsem: all processes fault the same index in step, and in 6.1 huge_pmd_share() takes i_mmap read while the fault mutex is held, so a munmap\'s i_mmap write holds up every faulter of that index (hugetlb_fault_mutex is the top contended lock for every design). Seed 002\'s gain is a 48-CPU effect (i_mmap_rwsem reader cache-line traffic) the small run does not reach.',
+  },
+  {
+    workload: 'map-fault-unmap',
+    metric: 'waitTimeMs',
+    higher: 'vma-lock',
+    lower: 'i-mmap-rwsem',
+    why: 'Seed 002 Wait_debug: 233,225 ms (i_mmap_rwsem) vs 18,144 ms (vma lock) per 10 s interval.',
+    finding: 'Not reproduced at 4 CPUs: fault-path wait time is about equal, slightly higher with the vma lock (see faultsPerSec above).',
+  },
+  {
+    workload: 'map-fault-unmap',
+    metric: 'faultsPerSec',
+    higher: 'rcu',
+    lower: 'vma-lock',
+    why: 'Seed 001: rcu_read_lock() around the lockless walk adds no sleeping lock and no contention to the fault path.',
+  },
+  {
+    workload: 'fork-and-fault',
+    metric: 'faultsPerSec',
+    higher: 'none',
+    lower: 'i-mmap-rwsem',
+    why: 'The 2022 report behind seed 002 ([1]): with c0d0381ade79 every fault takes i_mmap_rwsem for read and queues behind fork()/exit writers of the same i_mmap tree.',
+  },
+];
 
 export function raceExpectation(workload: string, strategy: string): RaceExpectation | undefined {
   return RACE_EXPECTATIONS.find((e) => e.workload === workload && e.strategy === strategy);

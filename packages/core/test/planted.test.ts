@@ -5,7 +5,7 @@
  */
 import { describe, it, expect } from 'vitest';
 import {
-  buildKernel, checkQuiescence, composeStrategy, execute, explore, lockIt, noneStrategy, runOnce, unlockIt,
+  buildKernel, checkQuiescence, composeStrategy, execute, lockIt, noneStrategy, runOnce, unlockIt,
   SpinLock, Mutex, type SyncStrategy, type WorkloadSpec, type Scheduler,
 } from '../src/index.js';
 import { mapping } from './fixtures.js';

@@ -1,7 +1,7 @@
 /** Page-table paths: huge_pte_offset, huge_pte_alloc, huge_pmd_share, huge_pmd_unshare, pte access through pointers. */
 import type { KGen } from '../engine/step.js';
 import type { Ctx } from './ctx.js';
-import { lockIt, unlockIt, rd, wr } from './ctx.js';
+import { lockIt, unlockIt, rd } from './ctx.js';
 import { PUD_SIZE, pmdIndex, pudAlignDown, pudIndex, PAGE_SHIFT } from '../model/constants.js';
 import type { Mm, Vma } from '../model/mm.js';
 import type { PmdTable, PtePtr } from '../model/pgtable.js';
