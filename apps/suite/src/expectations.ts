@@ -38,10 +38,8 @@ export const RACE_EXPECTATIONS: RaceExpectation[] = [
   {
     workload: 'pmd-unshare-race',
     strategy: 'none',
-    verdict: { kinds: ['pte-stale-owner', 'pte-use-after-free'] },
-    why: 'Seed 002 diagram: in 5.6 nothing keeps huge_pmd_unshare() (hugetlbfs_punch_hole -> hugetlb_vmdelete_list, i_mmap write) away from a fault that holds a pte pointer (lock map A.1 N: the lockless pointer is used as-is). Stale owner once C unshares; use-after-free once B, the last sharer, frees pmd1.',
-    modelBug:
-      'DPOR (core engine/dpor.ts runDpor over engine/explore.ts runOnce, stopOnViolation) reports this cell exhaustive with pte-stale-owner only; every run is cut at its first violation, so the race between A\'s read and B\'s pmd_free() is never observed and the use-after-free (reachable: test/coverage.test.ts directed schedule) is never scheduled. Random 1,000 does not reach it either.',
+    verdict: { kinds: ['pte-stale-owner', 'pte-use-after-free', 'refcount'] },
+    why: 'refcount is the downstream damage of the stale write (A installs its PTE into B\'s table, so a page\'s mapcount no longer matches the entries that map it); DPOR with `all` runs past the first violation. Seed 002 diagram: in 5.6 nothing keeps huge_pmd_unshare() (hugetlbfs_punch_hole -> hugetlb_vmdelete_list, i_mmap write) away from a fault that holds a pte pointer (lock map A.1 N: the lockless pointer is used as-is). Stale owner once C unshares; use-after-free once B, the last sharer, frees pmd1.',
   },
   {
     workload: 'pmd-unshare-race',
@@ -85,7 +83,7 @@ export const RACE_EXPECTATIONS: RaceExpectation[] = [
   {
     workload: 'fault-truncate-race',
     strategy: 'i-mmap-rwsem',
-    verdict: { clean: true, exhaustive: false },
+    verdict: { clean: true, exhaustive: true },
     why: '87bf91d39bb5 (seed 000, lock map C.3 "How each design prevents it: I"): truncation takes i_mmap write before i_size_write and the fault holds i_mmap read throughout, so the fault finishes first or sees the new size.',
   },
   {

@@ -427,7 +427,9 @@ export function runDpor(spec: WorkloadSpec, strategy: SyncStrategy, opts: Explor
   const t0 = Date.now();
   const graph = new LockGraph();
   const target: DporTarget = {
-    run: (sched, attach) => runOnce(spec, strategy, sched, { seed, maxSteps: opts.maxSteps, graph, onBuilt: (b) => attach(b.kernel) }).exec,
+    // With `all`, runs go on past a violation: a run cut short would hide what lies behind it
+    // (e.g. a table freed after the stale-owner access), and the search would not be exhaustive.
+    run: (sched, attach) => runOnce(spec, strategy, sched, { seed, maxSteps: opts.maxSteps, graph, stopOnViolation: !opts.all, onBuilt: (b) => attach(b.kernel) }).exec,
   };
   const found = new Map<ViolationKind, Finding>();
   const budget = opts.schedules ?? 100_000;

@@ -69,7 +69,7 @@ export function runOnce(spec: WorkloadSpec, strategy: SyncStrategy, sched: Sched
   attachDataRaceChecker(k);
   opts.onBuilt?.(built);
   const exec = execute(k, sched, { maxSteps: opts.maxSteps, stopOnViolation: opts.stopOnViolation ?? true });
-  if (exec.completed && k.violations.length === 0) checkQuiescence(k);
+  if (exec.completed && (k.violations.length === 0 || opts.stopOnViolation === false)) checkQuiescence(k);
   exec.violations = k.violations.slice();
   return { exec, built };
 }
@@ -80,9 +80,12 @@ export function countPreemptions(schedule: readonly number[]): number {
   return n;
 }
 
-/** Replay a schedule (as a token does) and return what it finds. */
+/**
+ * Replay a schedule (as a token does) and return what it finds. The run goes on past the first
+ * violation, so that damage found downstream of it (as `--all` explorations report) reproduces too.
+ */
 export function replaySchedule(spec: WorkloadSpec, strategy: SyncStrategy, schedule: readonly number[], seed: number, maxSteps?: number): ExecResult {
-  return runOnce(spec, strategy, new ReplayScheduler(schedule), { seed, maxSteps }).exec;
+  return runOnce(spec, strategy, new ReplayScheduler(schedule), { seed, maxSteps, stopOnViolation: false }).exec;
 }
 
 export function makeScheduler(explorer: ExplorerName, seed: number, i: number, depth: number, expectedSteps: number): Scheduler {
