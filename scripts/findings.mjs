@@ -90,8 +90,8 @@ for (const w of workloads) {
       const e = raceExpectation(w.name, s.name);
       const second = c.fallback ? `${c.fallback.explorer} ${n(c.fallback.schedules)} (seed ${fb.seed})` : '—';
       const dporKinds = c.dpor.violations.map((v) => v.kind);
-      const exh = c.exhaustive ? (dporKinds.length ? 'yes, up to the first violation of each run' : 'yes') : 'no';
-      const expected = !e ? '**missing**' : e.modelBug ? `${verdictText(e.verdict)} (model bug: see \"DPOR and the first violation\")` : sameVerdict(e, c) ? 'same' : `**${verdictText(e.verdict)}**`;
+      const exh = c.exhaustive ? 'yes' : 'no';
+      const expected = !e ? '**missing**' : e.modelBug ? `${verdictText(e.verdict)} (model bug)` : sameVerdict(e, c) ? 'same' : `**${verdictText(e.verdict)}**`;
       out.push(`| ${s.name} | ${n(c.dpor.schedules)}${c.dpor.interleavings ? ` (plain: ${c.dpor.interleavings})` : ''} | ${exh} | ${second} | ${verdictOf(c)}${c.timedOut ? ' (time limit!)' : ''} | ${expected} |`);
       for (const f of c.findings) details.push({ s: s.name, f });
     }
