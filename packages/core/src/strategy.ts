@@ -161,3 +161,17 @@ export function composeStrategy(base: SyncStrategy, over: Partial<SyncStrategy> 
     lockClasses: [...base.lockClasses, ...(over.lockClasses ?? [])],
   };
 }
+
+/** Every hook of SyncStrategy, for shape checks of strategies loaded from outside (registry, testkit). */
+export const STRATEGY_HOOKS = [
+  'initInode', 'initVma', 'vmaMayShare',
+  'faultEnter', 'faultLocked', 'faultUnlocking', 'faultExit',
+  'unshareBegin', 'unshareBeforeIMmapUnlock', 'unshareEnd',
+  'truncateBegin', 'truncateEnd', 'vmdeleteLockVma', 'vmdeleteUnlockVma', 'removeMappedPage',
+  'forkCopyBegin', 'forkCopyEnd', 'walkBegin', 'walkEnd', 'freeTable',
+] as const satisfies ReadonlyArray<keyof SyncStrategy>;
+
+/** Allowed values of the features that are not booleans. */
+export const STRATEGY_FEATURE_ENUMS: Readonly<Record<string, readonly string[]>> = {
+  sizeCheck: ['before-lookup', 'when-absent'],
+};

@@ -1,36 +1,11 @@
 /** Shape checks for strategies that come from outside this repository (paths, packages). */
-import { BASELINE_FEATURES, type SyncStrategy } from '@hugesync/core';
+import { BASELINE_FEATURES, STRATEGY_HOOKS, STRATEGY_FEATURE_ENUMS, type SyncStrategy } from '@hugesync/core';
 import { UsageError } from './errors.js';
 import { nearest } from './suggest.js';
 
-/** The hook methods of SyncStrategy (core/src/strategy.ts); each, when present, must be a function. */
-export const STRATEGY_HOOKS = [
-  'initInode',
-  'initVma',
-  'vmaMayShare',
-  'faultEnter',
-  'faultLocked',
-  'faultUnlocking',
-  'faultExit',
-  'unshareBegin',
-  'unshareBeforeIMmapUnlock',
-  'unshareEnd',
-  'truncateBegin',
-  'truncateEnd',
-  'vmdeleteLockVma',
-  'vmdeleteUnlockVma',
-  'removeMappedPage',
-  'forkCopyBegin',
-  'forkCopyEnd',
-  'walkBegin',
-  'walkEnd',
-  'freeTable',
-] as const;
+export { STRATEGY_HOOKS };
 
-/** Allowed values of the non-boolean features. */
-const ENUM_FEATURES: Record<string, readonly string[]> = {
-  sizeCheck: ['before-lookup', 'when-absent'],
-};
+const ENUM_FEATURES = STRATEGY_FEATURE_ENUMS;
 
 const FEATURE_KEYS = Object.keys(BASELINE_FEATURES);
 const STRING_FIELDS = ['description', 'seed', 'kernel', 'package'] as const;

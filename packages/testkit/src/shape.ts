@@ -4,33 +4,11 @@
  * packages run this kit in their tests: depending on it here would make the workspace graph
  * cyclic. The rules are the same; this version returns every problem instead of throwing the first.
  */
-import { BASELINE_FEATURES, type SyncStrategy } from '@hugesync/core';
+import { BASELINE_FEATURES, STRATEGY_HOOKS, STRATEGY_FEATURE_ENUMS, type SyncStrategy } from '@hugesync/core';
 
-/** The hook methods of SyncStrategy (core/src/strategy.ts); each, when present, must be a function. */
-export const HOOKS = [
-  'initInode',
-  'initVma',
-  'vmaMayShare',
-  'faultEnter',
-  'faultLocked',
-  'faultUnlocking',
-  'faultExit',
-  'unshareBegin',
-  'unshareBeforeIMmapUnlock',
-  'unshareEnd',
-  'truncateBegin',
-  'truncateEnd',
-  'vmdeleteLockVma',
-  'vmdeleteUnlockVma',
-  'removeMappedPage',
-  'forkCopyBegin',
-  'forkCopyEnd',
-  'walkBegin',
-  'walkEnd',
-  'freeTable',
-] as const;
+export const HOOKS = STRATEGY_HOOKS;
 
-const ENUM_FEATURES: Record<string, readonly string[]> = { sizeCheck: ['before-lookup', 'when-absent'] };
+const ENUM_FEATURES = STRATEGY_FEATURE_ENUMS;
 const BASE = BASELINE_FEATURES as unknown as Record<string, unknown>;
 const FEATURE_KEYS = Object.keys(BASE);
 const LOCK_KINDS = ['rwsem', 'mutex', 'spinlock', 'pagelock', 'rcu'];
