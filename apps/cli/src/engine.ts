@@ -1,7 +1,7 @@
 /** The CLI's use of core: exploration with strategy errors contained, and the timed simulator. */
 import * as core from '@hugesync/core';
 import type { ExploreOptions, ExploreResult, ExplorerName, SyncStrategy, WorkloadSpec } from '@hugesync/core';
-import { firstLine, UsageError } from './errors.js';
+import { firstLine } from './errors.js';
 
 export interface ViolationJson {
   kind: string;
@@ -83,36 +83,8 @@ export function exploreOne(spec: WorkloadSpec, strategy: SyncStrategy, opts: Exp
 
 // ---- the timed simulator (core `simulate`) ----
 
-export interface SimLock {
-  name: string;
-  acquisitions: number;
-  contended: number;
-  waitTimeMs: number;
-  maxWaitUs: number;
-}
-
-export interface SimResult {
-  strategy: string;
-  workload: string;
-  cpus: number;
-  simulatedSeconds: number;
-  wallMs: number;
-  faultsPerSec: number;
-  faults: number;
-  waits: number;
-  waitTimeMs: number;
-  maxFaultWaitUs: number;
-  faultLatencyUs: { p50: number; p99: number; max: number };
-  locks: SimLock[];
-  ops?: unknown;
-  intervals?: unknown;
-  steps?: number;
-  violations?: Array<{ kind: string; message: string }>;
-  /** Why the run stopped: duration, completed, deadlock, wall-limit. */
-  stoppedBy?: string;
-  /** Set by the CLI when the strategy threw. */
-  error?: string;
-}
+/** core's SimResult; `error` is set by the CLI when the strategy threw. */
+export type SimResult = core.SimResult & { error?: string };
 
 export interface SimOptions {
   cpus: number;
@@ -124,25 +96,12 @@ export interface SimOptions {
   onProgress?: (fraction: number) => void;
 }
 
-/** core `simulate` (sim/simulate.ts): its progress callback reports simulated ns of the total. */
-type SimulateFn = (
-  spec: WorkloadSpec,
-  strategy: SyncStrategy,
-  opts: { cpus: number; durationSec: number; seed?: number; maxWallMs?: number; onProgress?: (simulatedNs: number, totalNs: number) => void },
-) => SimResult;
-
-export function simulateAvailable(): boolean {
-  return typeof (core as Record<string, unknown>).simulate === 'function';
-}
-
 /** Run the timed simulator; a strategy that throws gives a result with `error` set. */
 export function simulateOne(spec: WorkloadSpec, strategy: SyncStrategy, opts: SimOptions): SimResult {
-  const sim = (core as Record<string, unknown>).simulate as SimulateFn | undefined;
-  if (typeof sim !== 'function') throw new UsageError('the timed simulator (core simulate) is not available in this build');
   const t0 = Date.now();
   try {
     const { onProgress, ...rest } = opts;
-    return sim(spec, strategy, { ...rest, ...(onProgress ? { onProgress: (ns: number, total: number) => onProgress(total > 0 ? ns / total : 1) } : {}) });
+    return core.simulate(spec, strategy, { ...rest, ...(onProgress ? { onProgress: (ns: number, total: number) => onProgress(total > 0 ? ns / total : 1) } : {}) });
   } catch (e) {
     return {
       strategy: strategy.name,
@@ -150,6 +109,7 @@ export function simulateOne(spec: WorkloadSpec, strategy: SyncStrategy, opts: Si
       cpus: opts.cpus,
       simulatedSeconds: 0,
       wallMs: Date.now() - t0,
+      setupWallMs: 0,
       faultsPerSec: 0,
       faults: 0,
       waits: 0,
@@ -157,7 +117,11 @@ export function simulateOne(spec: WorkloadSpec, strategy: SyncStrategy, opts: Si
       maxFaultWaitUs: 0,
       faultLatencyUs: { p50: 0, p99: 0, max: 0 },
       locks: [],
-      violations: [{ kind: 'strategy-error', message: `strategy "${strategy.name}" threw: ${firstLine(e)}` }],
+      ops: {},
+      intervals: [],
+      steps: 0,
+      stoppedBy: 'completed',
+      violations: [{ kind: 'strategy-error', message: `strategy "${strategy.name}" threw: ${firstLine(e)}`, seq: 0 }],
       error: `strategy "${strategy.name}" threw: ${firstLine(e)}`,
     };
   }

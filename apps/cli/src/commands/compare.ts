@@ -5,7 +5,7 @@ import type { ExplorerName, WorkloadSpec, SyncStrategy } from '@hugesync/core';
 import { resolveStrategies, builtinPackageOf, didYouMean } from '@hugesync/strategies';
 import type { Run } from '../main.js';
 import { isWorkloadPath, listWorkloads, resolveWorkload } from '../catalog.js';
-import { defaultCpus, dporKnownMissing, exploreOne, simulateAvailable, simulateOne, type ExploreJson, type SimResult } from '../engine.js';
+import { defaultCpus, dporKnownMissing, exploreOne, simulateOne, type ExploreJson, type SimResult } from '../engine.js';
 import { choiceArg, intArg, listArg, numArg } from '../options.js';
 import { progress } from '../io.js';
 import { fmtInt, fmtNum, table, verdictCell, explorerLabel } from '../format.js';
@@ -121,9 +121,8 @@ Exit status:
         if (!isWorkloadPath(n) && !catalog.some((w) => w.name === n)) throw new UsageError(`unknown workload "${n}"${didYouMean(n, catalog.map((w) => w.name))}`);
         specs.push(await resolveWorkload(n, {}, ctx.cwd));
       }
-      const sim = simulateAvailable();
       const raceCells = specs.filter((s) => isRace(s.tags)).length * strategies.length;
-      const perfCells = sim ? specs.filter((s) => isPerf(s.tags)).length * strategies.length : 0;
+      const perfCells = specs.filter((s) => isPerf(s.tags)).length * strategies.length;
       // Budgets: race cells get RACE_SHARE of it when there are perf cells too, and the other way round.
       const raceBudget = o.budget * (perfCells === 0 ? 1 : raceCells === 0 ? 0 : RACE_SHARE);
       let raceLeft = raceBudget;
@@ -134,19 +133,19 @@ Exit status:
       const timeLimitSec = raceLimit();
       let explorer: ExplorerName = o.explorer ?? 'dpor';
       const data: CompareData = {
-        settings: { seed: o.seed, explorer, schedules: o.schedules, timeLimitSec, budgetSec: o.timeLimit === undefined ? o.budget : 0, durationSec: o.duration, simulator: sim },
+        settings: { seed: o.seed, explorer, schedules: o.schedules, timeLimitSec, budgetSec: o.timeLimit === undefined ? o.budget : 0, durationSec: o.duration, simulator: true },
         strategies: strategies.map((s) => ({ name: s.name, package: builtinPackageOf(s), description: s.description, ...(s.seed ? { posting: s.seed } : {}) })),
         workloads: specs.map((s) => ({
           name: s.name,
           tags: [...s.tags],
           description: s.description,
           explored: isRace(s.tags),
-          simulated: isPerf(s.tags) && sim,
+          simulated: isPerf(s.tags),
           ...(isPerf(s.tags) ? { cpus: defaultCpus(s) } : {}),
         })),
         cells: [],
       };
-      const total = specs.reduce((n, s) => n + (isRace(s.tags) ? 1 : 0) + (isPerf(s.tags) && sim ? 1 : 0), 0) * strategies.length;
+      const total = specs.reduce((n, s) => n + (isRace(s.tags) ? 1 : 0) + (isPerf(s.tags) ? 1 : 0), 0) * strategies.length;
       const bar = progress(ctx, !!o.json);
       bar.start(total, 'compare');
       let done = 0;
@@ -167,7 +166,7 @@ Exit status:
             raceToGo--;
             bar.update(++done);
           }
-          if (isPerf(spec.tags) && sim) {
+          if (isPerf(spec.tags)) {
             const t0 = Date.now();
             const maxWallMs = Math.max(PERF_CELL_MIN, perfLeft / Math.max(1, perfToGo)) * 1000;
             cell.run = simulateOne(spec, s, { cpus: defaultCpus(spec), durationSec: o.duration, seed: o.seed, maxWallMs });
@@ -183,7 +182,6 @@ Exit status:
       if (o.json) ctx.print(JSON.stringify(data, null, 2));
       else if (o.markdown) ctx.print(markdown(data));
       else printMatrix(run, data, !!o.html);
-      if (!sim && specs.some((s) => isPerf(s.tags)) && !o.json) ctx.warn('perf workloads were not simulated: the timed simulator (core simulate) is not available in this build');
       if (o.html) (o.json ? ctx.err : ctx.out).write(`HTML report: ${resolvePath(ctx.cwd, o.html)}\n`);
       run.code = 0;
     });

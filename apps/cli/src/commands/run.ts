@@ -4,11 +4,10 @@ import { resolveStrategies } from '@hugesync/strategies';
 import type { Run } from '../main.js';
 import { EXIT_HELP } from '../exit.js';
 import { resolveWorkload } from '../catalog.js';
-import { defaultCpus, simulateAvailable, simulateOne, type SimResult } from '../engine.js';
+import { defaultCpus, simulateOne, type SimResult } from '../engine.js';
 import { collectSet, intArg, numArg } from '../options.js';
 import { progress } from '../io.js';
 import { fmtInt, fmtNum, SIM_ALIGN, SIM_HEADER, simRow, table } from '../format.js';
-import { UsageError } from '../errors.js';
 
 interface RunCliOptions {
   workload: string;
@@ -46,7 +45,6 @@ ${EXIT_HELP}`,
       const { ctx } = run;
       const strategies = await resolveStrategies(o.strategy, { cwd: ctx.cwd });
       const spec = await resolveWorkload(o.workload, o.set ?? {}, ctx.cwd);
-      if (!simulateAvailable()) throw new UsageError('"run" is not available in this build: the timed simulator (core simulate) is missing');
       const cpus = o.cpus ?? defaultCpus(spec);
       const bar = progress(ctx, !!o.json);
       const results: SimResult[] = [];
