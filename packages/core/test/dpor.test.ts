@@ -2,6 +2,7 @@ import { describe, it, expect } from 'vitest';
 import {
   Kernel,
   Mutex,
+  RwSem,
   Rng,
   execute,
   explore,
@@ -48,6 +49,32 @@ describe('dpor: dependency relation', () => {
     // A daemon's step (an RCU callback) conflicts with everything.
     expect(dependent(footprintOf(s('rcu:state', 'write'), true), footprintOf(s('pmd:1', 'read')))).toBe(true);
   });
+  it('commuting updates (atomic_inc/dec, read-side rwsem ops) commute with each other only', () => {
+    const inc = footprintOf(s('page:1', 'write', { commutes: true }));
+    expect(inc.cls).toBe('update');
+    expect(dependent(inc, footprintOf(s('page:1', 'write', { commutes: true })))).toBe(false);
+    expect(dependent(inc, footprintOf(s('page:1', 'read')))).toBe(true);
+    expect(dependent(inc, footprintOf(s('page:1', 'write')))).toBe(true);
+    expect(dependent(inc, footprintOf(s('page:2', 'write')))).toBe(false);
+  });
+  it('an RCU callback that names the table it frees conflicts only with that table', () => {
+    const cb = footprintOf(s('pmd:7', 'write'), true);
+    expect(cb.global).toBe(false);
+    expect(dependent(cb, footprintOf(s('pmd:7', 'read')))).toBe(true);
+    expect(dependent(cb, footprintOf(s('pmd:8', 'read')))).toBe(false);
+    expect(dependent(cb, footprintOf(s('page:1', 'write')))).toBe(false);
+  });
+  it('read-side rwsem steps are marked commuting, write-side and mutex steps are not', () => {
+    const k = new Kernel(noneStrategy, { hugePages: 1 });
+    const sem = new RwSem('rwsem:s', 's');
+    const m = new Mutex('mutex:m', 'm');
+    const t = k.spawn('T', '', () => (function* (): KGen {})());
+    const first = (g: KGen<unknown>): Step => g.next().value as Step;
+    expect(first(lock(k, t, sem, 'read', 'f')).commutes).toBe(true);
+    expect(first(unlock(k, t, sem, 'read', 'f')).commutes).toBe(true);
+    expect(first(lock(k, t, sem, 'write', 'f')).commutes).toBe(false);
+    expect(first(lock(k, t, m, 'write', 'f')).commutes).toBe(false);
+  });
 });
 
 /**
@@ -55,7 +82,11 @@ describe('dpor: dependency relation', () => {
  * into the thread's accumulator, each write stores a hash of the accumulator, so the final store
  * and accumulators tell apart every order of conflicting steps.
  */
-type Instr = { op: 'r' | 'w'; obj: string } | { op: 'lock' | 'unlock'; m: number } | { op: 'rcu-lock' | 'rcu-unlock' | 'sync' | 'nop' };
+type Instr =
+  | { op: 'r' | 'w' | 'inc'; obj: string }
+  | { op: 'lock' | 'unlock'; m: number }
+  | { op: 'down' | 'up'; mode: 'read' | 'write' }
+  | { op: 'rcu-lock' | 'rcu-unlock' | 'sync' | 'nop' };
 
 function target(progs: Instr[][]): { t: DporTarget; outcome: () => string } {
   let last = '';
@@ -65,12 +96,16 @@ function target(progs: Instr[][]): { t: DporTarget; outcome: () => string } {
       const store = new Map<string, number>();
       const acc: number[] = progs.map(() => 7);
       const mutexes = [new Mutex('mutex:m0', 'm0'), new Mutex('mutex:m1', 'm1')];
+      const sem = new RwSem('rwsem:s', 's');
       progs.forEach((prog, i) =>
         k.spawn(`T${i}`, '', (th: Thread) =>
           (function* (): KGen {
             for (const ins of prog) {
               if (ins.op === 'r') yield { fn: 'rd', obj: ins.obj, access: 'read', label: `r ${ins.obj}`, run: () => (acc[i] = (Math.imul(acc[i]!, 31) + (store.get(ins.obj) ?? 1)) >>> 0) };
               else if (ins.op === 'w') yield { fn: 'wr', obj: ins.obj, access: 'write', label: `w ${ins.obj}`, run: () => store.set(ins.obj, (Math.imul(acc[i]!, 17) + i + 3) >>> 0) };
+              else if (ins.op === 'inc') yield { fn: 'inc', obj: ins.obj, access: 'write', commutes: true, label: `inc ${ins.obj}`, run: () => store.set(ins.obj, (store.get(ins.obj) ?? 1) + 1) };
+              else if (ins.op === 'down') yield* lock(k, th, sem, ins.mode, 'prog');
+              else if (ins.op === 'up') yield* unlock(k, th, sem, ins.mode, 'prog');
               else if (ins.op === 'lock') yield* lock(k, th, mutexes[ins.m]!, 'write', 'prog');
               else if (ins.op === 'unlock') yield* unlock(k, th, mutexes[ins.m]!, 'write', 'prog');
               else if (ins.op === 'rcu-lock') yield* rcuReadLock(k, th, 'prog');
@@ -124,8 +159,15 @@ function randomProgs(seed: number): Instr[][] {
       const c = rng.int(10);
       const obj = objs[rng.int(objs.length)]!;
       if (c < 4) p.push({ op: 'r', obj });
-      else if (c < 8) p.push({ op: 'w', obj });
-      else if (c < 9) {
+      else if (c < 7) p.push({ op: 'w', obj });
+      else if (c < 8) {
+        // Commuting updates (atomic_inc) or a rw_semaphore section (read side commutes).
+        if (rng.int(2)) p.push({ op: 'inc', obj });
+        else {
+          const mode = rng.int(3) ? 'read' : 'write';
+          p.push({ op: 'down', mode }, { op: rng.int(2) ? 'inc' : 'r', obj }, { op: 'up', mode });
+        }
+      } else if (c < 9) {
         // A critical section, sometimes nested (both orders appear across threads: deadlocks).
         const m = rng.int(2);
         p.push({ op: 'lock', m }, { op: rng.int(2) ? 'w' : 'r', obj });

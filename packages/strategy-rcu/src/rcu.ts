@@ -38,7 +38,7 @@ export const rcuStrategy: SyncStrategy = composeStrategy(vmaLockStrategy, {
    * no walker inside rcu_read_lock() can see it freed or reused.
    */
   *freeTable(c: Ctx, table: PmdTable): KGen {
-    yield* callRcu(c.k, c.t, 'tlb_remove_table', `pmd_free(pmd${table.pfn})`, () => c.k.tables.release(table));
+    yield* callRcu(c.k, c.t, 'tlb_remove_table', `pmd_free(pmd${table.pfn})`, () => c.k.tables.release(table), table.objId);
   },
 });
 

@@ -11,8 +11,10 @@
  * - rcu_read_lock()/rcu_read_unlock() (cost 'rcu', no object) change what a grace period waits
  *   for, so they count as "reader" accesses of the RCU state: they conflict with synchronize_rcu,
  *   call_rcu and the grace-period wait, and commute with each other;
- * - steps of daemon threads (the RCU callback kthread) run callbacks whose effects are not in the
- *   footprint (freeing a page table, say), so they conflict with every step;
+ * - steps marked `commutes` (atomic_inc/dec whose result is unused, read-side rwsem operations)
+ *   form the class 'update': they commute with each other and conflict with reads and writes;
+ * - a step of a daemon thread (the RCU callback kthread) is a write of the object its callback
+ *   acts on (the page table it frees); one that names no object conflicts with every step;
  * - observed enabling: a step after which another thread became runnable or blocked (a release
  *   handing a lock over, the last reader leaving, a thread exiting) is dependent with that
  *   thread's next step, whatever the footprints say. A race whose second step was not runnable
@@ -34,7 +36,7 @@ import { LockGraph } from '../check/lockdep.js';
 import { findingFrom, runOnce, setDpor, type ExploreOptions, type ExploreResult, type Finding } from './explore.js';
 
 /** How a step's access combines with others on the same object. */
-export type DepClass = 'read' | 'reader' | 'write';
+export type DepClass = 'read' | 'reader' | 'update' | 'write';
 
 /** A step's footprint as DPOR sees it. */
 export interface Footprint {
@@ -49,9 +51,12 @@ const RCU_OBJ = 'rcu:state';
 
 /** The footprint of a pending step of a thread. */
 export function footprintOf(s: Step, daemon = false, rcuObj = RCU_OBJ): Footprint {
-  if (daemon) return { obj: s.obj, cls: 'write', global: true };
+  // A daemon step that names its object (an RCU callback freeing a table) is an ordinary write;
+  // otherwise its effects are unknown and it conflicts with everything.
+  if (daemon) return { obj: s.obj, cls: 'write', global: s.obj === rcuObj || s.obj === '' };
   if (s.cost === 'rcu' && (s.access === 'none' || s.access === 'read')) return { obj: rcuObj, cls: 'reader', global: false };
   if (s.access === 'none' || s.obj === '') return { obj: '', cls: 'read', global: false };
+  if (s.commutes) return { obj: s.obj, cls: 'update', global: false };
   return { obj: s.obj, cls: s.access === 'read' ? 'read' : 'write', global: false };
 }
 
@@ -129,6 +134,7 @@ interface ObjRec {
   /** Latest event per thread of each commuting class since the last write. */
   read: Map<number, number>;
   reader: Map<number, number>;
+  update: Map<number, number>;
 }
 
 const SLEEP_BLOCKED = Symbol('dpor: sleep-set blocked');
@@ -249,10 +255,11 @@ export function dporSearch(target: DporTarget, opts: DporSearchOptions = {}): Dp
         }
       } else if (fp.obj !== '') {
         rec = objs.get(fp.obj);
-        if (!rec) objs.set(fp.obj, (rec = { lastWrite: -1, read: new Map(), reader: new Map() }));
+        if (!rec) objs.set(fp.obj, (rec = { lastWrite: -1, read: new Map(), reader: new Map(), update: new Map() }));
         if (rec.lastWrite >= 0) cands.push(rec.lastWrite);
         if (fp.cls !== 'read') cands.push(...rec.read.values());
         if (fp.cls !== 'reader') cands.push(...rec.reader.values());
+        if (fp.cls !== 'update') cands.push(...rec.update.values());
       }
       const vc = clock.slice();
       for (const c of cands) {
@@ -270,7 +277,8 @@ export function dporSearch(target: DporTarget, opts: DporSearchOptions = {}): Dp
           rec.lastWrite = j;
           rec.read.clear();
           rec.reader.clear();
-        } else (fp.cls === 'read' ? rec.read : rec.reader).set(q, j);
+          rec.update.clear();
+        } else (fp.cls === 'read' ? rec.read : fp.cls === 'reader' ? rec.reader : rec.update).set(q, j);
       }
       if (j < fresh) return;
       // Races: dependent earlier events of other threads not ordered before e_j otherwise.

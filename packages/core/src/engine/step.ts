@@ -46,6 +46,12 @@ export interface Step {
   cost?: CostKey;
   /** Multiplier for cost (e.g. number of CPUs an IPI reaches). */
   units?: number;
+  /**
+   * The step commutes with every other commuting step on the same object (DPOR does not order
+   * them): an atomic update whose result the path does not use (atomic_inc/dec of a page's
+   * refcount or mapcount), or a read-side rw_semaphore operation.
+   */
+  commutes?: boolean;
   /** A lock-class name for lock steps (lock_stat, lockdep). */
   lockClass?: string;
 }

@@ -168,6 +168,15 @@ function lockLabel(l: Lock, what: number, mode: HoldMode): string {
   return s;
 }
 
+/**
+ * Read-side rw_semaphore operations commute with each other: taking or dropping a read hold
+ * never changes what another reader's operation does (a queued writer blocks both orders alike,
+ * and the last reader out wakes it either way), and readers do not order each other's accesses.
+ */
+function readSide(l: Lock, mode: HoldMode): boolean {
+  return l.kind === 'rwsem' && mode === 'read';
+}
+
 /** Acquire (blocking): down_read / down_write / mutex_lock / spin_lock / lock_page. */
 export function* lock(k: Kernel, t: Thread, l: Lock, mode: HoldMode, fn: string): KGen {
   let waiter: Waiter | null = null;
@@ -178,6 +187,7 @@ export function* lock(k: Kernel, t: Thread, l: Lock, mode: HoldMode, fn: string)
     label: lockLabel(l, LABEL_LOCK, mode),
     cost: 'lock',
     lockClass: l.cls,
+    commutes: readSide(l, mode),
     run: () => {
       k.beforeAcquire(t, l, mode, fn, false);
       if (l.canTake(mode, false)) {
@@ -201,6 +211,7 @@ export function* lock(k: Kernel, t: Thread, l: Lock, mode: HoldMode, fn: string)
       label: lockLabel(l, LABEL_WOKEN, mode),
       cost: 'step',
       lockClass: l.cls,
+    commutes: readSide(l, mode),
       sleeping: l.sleeping,
       blocked: () => !w.granted,
     };
@@ -217,6 +228,7 @@ export function* trylock(k: Kernel, t: Thread, l: Lock, mode: HoldMode, fn: stri
     label: lockLabel(l, LABEL_TRYLOCK, mode),
     cost: 'lock',
     lockClass: l.cls,
+    commutes: readSide(l, mode),
     run: () => {
       k.beforeAcquire(t, l, mode, fn, true);
       if (l.canTake(mode, false)) {
@@ -238,6 +250,7 @@ export function* unlock(k: Kernel, t: Thread, l: Lock, mode: HoldMode, fn: strin
     label: lockLabel(l, LABEL_UNLOCK, mode),
     cost: 'unlock',
     lockClass: l.cls,
+    commutes: readSide(l, mode),
     run: () => {
       const ok = l.drop(t, mode);
       k.released(t, l, mode, fn, ok);

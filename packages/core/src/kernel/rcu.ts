@@ -16,6 +16,8 @@ interface Callback {
   snap: Snapshot;
   fn: () => void;
   label: string;
+  /** The object the callback acts on (its footprint), or the RCU state when unknown. */
+  obj: string;
 }
 
 export class Rcu {
@@ -31,9 +33,14 @@ export class Rcu {
     for (const [t, exits] of s.readers) if (t.rcuExits === exits && !t.done) return false;
     return true;
   }
+  /**
+   * The callback to run next: the oldest, once its grace period has elapsed. Grace periods end in
+   * the order they start (a reader that holds up a later callback's grace period was inside, or
+   * entered, no earlier than the readers of an earlier one), so callbacks run in queue order.
+   */
   readyCallback(): Callback | null {
-    for (const c of this.callbacks) if (Rcu.elapsed(c.snap)) return c;
-    return null;
+    const c = this.callbacks[0];
+    return c && Rcu.elapsed(c.snap) ? c : null;
   }
 }
 
@@ -94,7 +101,7 @@ export function* synchronizeRcu(k: Kernel, t: Thread, fn: string): KGen {
 }
 
 /** kernel/rcu/tree.c call_rcu() @ v6.1: queue fn to run after a grace period. */
-export function* callRcu(k: Kernel, _t: Thread, fn: string, label: string, cb: () => void): KGen {
+export function* callRcu(k: Kernel, _t: Thread, fn: string, label: string, cb: () => void, obj: string = k.rcu.obj): KGen {
   yield {
     fn,
     obj: k.rcu.obj,
@@ -102,7 +109,7 @@ export function* callRcu(k: Kernel, _t: Thread, fn: string, label: string, cb: (
     label: `call_rcu(${label})`,
     cost: 'rcu',
     run: () => {
-      k.rcu.callbacks.push({ snap: k.rcu.snapshot(k), fn: cb, label });
+      k.rcu.callbacks.push({ snap: k.rcu.snapshot(k), fn: cb, label, obj });
       k.ensureRcuThread();
     },
   };
@@ -111,9 +118,14 @@ export function* callRcu(k: Kernel, _t: Thread, fn: string, label: string, cb: (
 /** kernel/rcu/tree.c rcu_do_batch() @ v6.1: the callback kthread, one callback per step. */
 export function* rcuCallbackThread(k: Kernel): KGen {
   for (;;) {
+    let ran: string | null = null;
     yield {
       fn: 'rcu_do_batch',
-      obj: k.rcu.obj,
+      // The footprint is the next callback's object: it stays the head of the queue until this
+      // runs, and is kept once it ran (the step's record is read after its effect).
+      get obj() {
+        return ran ?? k.rcu.callbacks[0]?.obj ?? k.rcu.obj;
+      },
       access: 'write',
       label: 'rcu callback',
       sleeping: true,
@@ -121,7 +133,8 @@ export function* rcuCallbackThread(k: Kernel): KGen {
       run: () => {
         const c = k.rcu.readyCallback();
         if (!c) return;
-        k.rcu.callbacks.splice(k.rcu.callbacks.indexOf(c), 1);
+        ran = c.obj;
+        k.rcu.callbacks.shift();
         c.fn();
       },
     };

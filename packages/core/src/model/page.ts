@@ -23,7 +23,7 @@ export class HugePage {
   }
   /** PG_locked: made on first use (a full-size pool has hundreds of thousands of pages). */
   get lock(): PageLock {
-    return (this.pageLock ??= new PageLock(this.objId));
+    return (this.pageLock ??= new PageLock(`pagelock:${this.id}`));
   }
 }
 

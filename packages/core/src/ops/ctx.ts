@@ -21,6 +21,10 @@ export function* rd(c: Ctx, fn: string, obj: string, label: string | (() => stri
 export function* wr(c: Ctx, fn: string, obj: string, label: string | (() => string), cost: CostKey = 'step', units = 1): KGen {
   yield { fn, obj, access: 'write', label, cost, units, run: () => c.k.bus.emit('mem:access', c.t, obj, true, fn) };
 }
+/** An atomic update whose result the path does not use (atomic_inc/dec): commutes with others of its kind. */
+export function* upd(c: Ctx, fn: string, obj: string, label: string | (() => string), cost: CostKey = 'atomic'): KGen {
+  yield { fn, obj, access: 'write', commutes: true, label, cost, run: () => c.k.bus.emit('mem:access', c.t, obj, true, fn) };
+}
 /** Local work that touches nothing shared (e.g. clear_huge_page): a scheduling point with a cost. */
 export function* work(_c: Ctx, fn: string, label: string | (() => string), cost: CostKey, units = 1): KGen {
   yield { fn, obj: '', access: 'none', label, cost, units };

@@ -1,7 +1,7 @@
 /** The hugetlb fault path: hugetlb_fault, hugetlb_no_page, hugetlb_cow (mm/hugetlb.c). */
 import type { KGen } from '../engine/step.js';
 import type { Ctx } from './ctx.js';
-import { lockIt, unlockIt, rd, wr, work, trylockIt } from './ctx.js';
+import { lockIt, unlockIt, rd, wr, upd, work, trylockIt } from './ctx.js';
 import { AnonVma, type Mm, type Vma } from '../model/mm.js';
 import { HPAGE_SIZE, hpageAlignDown } from '../model/constants.js';
 import { PTE_DIRTY, PTE_HWPOISON, PTE_MIGRATION, PTE_PRESENT, PTE_WRITE, type PtePtr } from '../model/pgtable.js';
@@ -77,7 +77,7 @@ export function* hugetlbFault(c: Ctx, mm: Mm, vma: Vma, address: number, write: 
         let locked = true;
         if (page !== pagecachePage) locked = yield* trylockIt(c, page.lock, 'write', fn);
         if (locked) {
-          yield* wr(c, fn, page.objId, `get_page(${page.id})`, 'atomic');
+          yield* upd(c, fn, page.objId, `get_page(${page.id})`, 'atomic');
           page.refcount++;
           if (write && !(entry.flags & PTE_WRITE)) {
             ret = yield* hugetlbCow(c, mm, vma, haddr, p, pagecachePage);
@@ -194,7 +194,7 @@ export function* hugetlbNoPage(c: Ctx, mm: Mm, vma: Vma, idx: number, address: n
     pg.restoreReserve = false;
     pg.anon = true;
   }
-  yield* wr(c, fn, pg.objId, anonRmap ? 'hugepage_add_new_anon_rmap()' : 'page_dup_rmap()', 'atomic');
+  yield* upd(c, fn, pg.objId, anonRmap ? 'hugepage_add_new_anon_rmap()' : 'page_dup_rmap()', 'atomic');
   pg.mapcount++;
   if (!newPage) {
     // The page was found in the cache: its find reference becomes the mapping's.
@@ -226,7 +226,7 @@ export function* hugetlbCow(c: Ctx, mm: Mm, vma: Vma, haddr: number, ptep: PtePt
     return 'ok';
   }
   const outsideReserve = vma.resvOwner && old !== pagecachePage;
-  yield* wr(c, fn, old.objId, `get_page(${old.id})`, 'atomic');
+  yield* upd(c, fn, old.objId, `get_page(${old.id})`, 'atomic');
   old.refcount++;
   yield* hugePteUnlock(c, ptep, fn);
   const np = yield* allocHugePage(c, vma, haddr, outsideReserve);
@@ -245,7 +245,7 @@ export function* hugetlbCow(c: Ctx, mm: Mm, vma: Vma, haddr: number, ptep: PtePt
     if (v.page === pte.page && v.flags === pte.flags) {
       np.restoreReserve = false;
       yield* ptepSet(c, again, { page: np.id, flags: PTE_PRESENT | PTE_WRITE | PTE_DIRTY }, fn);
-      yield* wr(c, fn, old.objId, `page_remove_rmap(${old.id})`, 'atomic');
+      yield* upd(c, fn, old.objId, `page_remove_rmap(${old.id})`, 'atomic');
       old.mapcount--;
       old.refcount--; // the mapping's reference moves to the new page
       np.mapcount++;

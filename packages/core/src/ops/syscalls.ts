@@ -1,7 +1,7 @@
 /** System-call level operations a workload performs: mmap, munmap, touch, ftruncate, fallocate, mprotect, fork, exit. */
 import type { KGen } from '../engine/step.js';
 import type { Ctx } from './ctx.js';
-import { lockIt, unlockIt, rd, wr, work } from './ctx.js';
+import { lockIt, unlockIt, rd, wr, upd, work } from './ctx.js';
 import { Vma, Mm, type VmaFlags } from '../model/mm.js';
 import type { Inode } from '../model/inode.js';
 import { HPAGE_SIZE, HPAGE_ORDER, PAGE_SHIFT, PUD_SIZE, pudAlignDown } from '../model/constants.js';
@@ -271,7 +271,7 @@ export function* copyHugetlbPageRange(c: Ctx, dst: Mm, src: Mm, vma: Vma, dvma: 
         yield* ptepSet(c, srcPte, e, fn, 'huge_ptep_set_wrprotect');
       }
       const page = c.k.hstate.pages[e.page - 1]!;
-      yield* wr(c, fn, page.objId, `get_page + page_dup_rmap(${page.id})`, 'atomic');
+      yield* upd(c, fn, page.objId, `get_page + page_dup_rmap(${page.id})`, 'atomic');
       page.refcount++;
       page.mapcount++;
       yield* ptepSet(c, dstPte, e, fn);

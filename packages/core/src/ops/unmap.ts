@@ -1,7 +1,7 @@
 /** Unmapping, truncation and hole punch: mm/hugetlb.c, fs/hugetlbfs/inode.c, mm/memory.c. */
 import type { KGen } from '../engine/step.js';
 import type { Ctx } from './ctx.js';
-import { lockIt, unlockIt, rd, wr, work } from './ctx.js';
+import { lockIt, unlockIt, rd, wr, upd, work } from './ctx.js';
 import type { Vma, Mm } from '../model/mm.js';
 import type { Inode } from '../model/inode.js';
 import type { HugePage } from '../model/page.js';
@@ -57,7 +57,7 @@ export function* unmapHugepageRangeInner(c: Ctx, g: Gather, vma: Vma, start: num
     }
     yield* ptepSet(c, ptep, { page: 0, flags: 0 }, fn, 'huge_ptep_get_and_clear');
     mm.hugetlbRss--;
-    yield* wr(c, fn, page.objId, `page_remove_rmap(${page.id})`, 'atomic');
+    yield* upd(c, fn, page.objId, `page_remove_rmap(${page.id})`, 'atomic');
     page.mapcount--;
     yield* hugePteUnlock(c, ptep, fn);
     g.pages.push(page);
