@@ -111,6 +111,7 @@ describe('bad input: one line, exit 2', () => {
     ['bad --set', ['explore', '-w', 'pmd-unshare-race', '-s', 'none', '--set', 'oops'], /expected key=value, got "oops"/],
     ['bad number', ['explore', '-w', 'pmd-unshare-race', '-s', 'none', '--schedules', 'many'], /--schedules must be an integer/],
     ['bad seed', ['run', '-w', 'pmd-unshare-race', '-s', 'none', '--seed', '-3'], /--seed must be an integer >= 0/],
+    ['bad workers', ['run', '-w', 'pmd-unshare-race', '-s', 'none', '--workers', '0'], /--workers must be an integer >= 1/],
     ['bad explorer', ['explore', '-w', 'pmd-unshare-race', '-s', 'none', '--explorer', 'dfs'], /--explorer must be one of random, pct, dpor/],
     ['missing option', ['explore', '-s', 'none'], /required option '-w, --workload/],
     ['bad token', ['replay', 'hello'], /bad replay token: not a hugesync replay token/],
@@ -235,5 +236,17 @@ describe('the built bin', () => {
     const bad = spawnSync(process.execPath, [bin, 'list', '--nope'], { encoding: 'utf8' });
     expect(bad.status).toBe(2);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+  });
+  it.skipIf(!existsSync(bin))('run: strategies on worker threads give the same figures as one after the other (skipped without apps/cli/dist)', () => {
+    const args = [bin, 'run', '-w', 'map-fault-unmap', '-s', 'none,vma-lock', '--duration', '0.002', '--json'];
+    const figures = (extra: string[]) => {
+      const r = spawnSync(process.execPath, [...args, ...extra], { encoding: 'utf8', env: { ...process.env, CI: '1' } });
+      expect(r.status, r.stderr).toBe(0);
+      return (JSON.parse(r.stdout) as { results: Array<Record<string, unknown>> }).results.map(({ wallMs: _w, setupWallMs: _s, ...rest }) => rest);
+    };
+    const parallel = figures(['--workers', '2']);
+    expect(parallel.map((r) => r.strategy)).toEqual(['none', 'vma-lock']);
+    expect(parallel.every((r) => (r.faults as number) > 0)).toBe(true);
+    expect(parallel).toEqual(figures(['--workers', '1']));
   });
 });

@@ -218,3 +218,35 @@ describe('RCU (kernel/rcu/tree.c @ v6.1)', () => {
     expect(cb.runnable).toBe(false);
   });
 });
+
+describe('isHeldBy (recursive-locking check in beforeAcquire)', () => {
+  it('agrees with holders() for readers, a writer, an owner and a non-holder', () => {
+    const { k, rw } = setup();
+    const m = new Mutex('mutex:test', 'test_mutex');
+    const r1 = spawn(k, 'R1', holder(rw, 'read'));
+    const r2 = spawn(k, 'R2', holder(rw, 'read'));
+    const w = spawn(k, 'W', holder(rw, 'write'));
+    const mo = spawn(k, 'M', holder(m, 'write'));
+    const agree = () => {
+      for (const t of [r1, r2, w, mo]) {
+        expect(rw.isHeldBy(t)).toBe(rw.holders().includes(t));
+        expect(m.isHeldBy(t)).toBe(m.holders().includes(t));
+      }
+    };
+    agree();
+    stepOnce(k, r1);
+    stepOnce(k, r2);
+    stepOnce(k, mo);
+    expect(rw.isHeldBy(r1) && rw.isHeldBy(r2) && !rw.isHeldBy(w)).toBe(true);
+    expect(m.isHeldBy(mo)).toBe(true);
+    agree();
+    stepOnce(k, w); // queues: a waiter does not hold the lock
+    expect(rw.isHeldBy(w)).toBe(false);
+    stepOnce(k, r1);
+    stepOnce(k, r2); // handoff to W
+    expect(rw.isHeldBy(w) && !rw.isHeldBy(r1)).toBe(true);
+    stepOnce(k, mo);
+    expect(m.isHeldBy(mo)).toBe(false);
+    agree();
+  });
+});

@@ -4,7 +4,8 @@ import { resolveStrategies } from '@hugesync/strategies';
 import type { Run } from '../main.js';
 import { EXIT_HELP } from '../exit.js';
 import { resolveWorkload } from '../catalog.js';
-import { defaultCpus, simulateOne, type SimResult } from '../engine.js';
+import { defaultCpus, type SimResult } from '../engine.js';
+import { defaultSimWorkers, simulateMany } from '../sim-worker.js';
 import { collectSet, intArg, numArg } from '../options.js';
 import { progress } from '../io.js';
 import { fmtInt, fmtNum, SIM_ALIGN, SIM_HEADER, simRow, table } from '../format.js';
@@ -17,6 +18,7 @@ interface RunCliOptions {
   seed: number;
   set?: Record<string, string>;
   json?: boolean;
+  workers?: number;
 }
 
 export const DEFAULT_DURATION = 0.1;
@@ -31,6 +33,7 @@ export function registerRun(program: Command, run: Run): void {
     .option('-d, --duration <S>', 'simulated seconds', numArg('--duration', { positive: true }), DEFAULT_DURATION)
     .option('--seed <N>', 'seed of the simulator', intArg('--seed', 0), 1)
     .option('--set <key=value>', 'override a workload parameter (repeatable)', collectSet)
+    .option('--workers <N>', 'worker threads: strategies simulated at once (default: one per strategy, at most one per core; 1 = one after the other)', intArg('--workers', 1))
     .option('--json', 'machine-readable output: {results:[SimResult]} (faultsPerSec, waits, waitTimeMs, maxFaultWaitUs, faultLatencyUs, locks, ...)')
     .addHelpText(
       'after',
@@ -38,6 +41,7 @@ export function registerRun(program: Command, run: Run): void {
 Examples:
   $ hugesync run --workload map-fault-unmap --strategy none,i-mmap-rwsem,vma-lock --cpus 8
   $ hugesync run -w map-fault-unmap -s all --duration 0.5 --json > perf.json
+  $ hugesync run -w map-fault-unmap -s i-mmap-rwsem,vma-lock --cpus 48 --set processes=48 --set fileSize=250GiB --duration 10
 
 ${EXIT_HELP}`,
     )
@@ -47,12 +51,25 @@ ${EXIT_HELP}`,
       const spec = await resolveWorkload(o.workload, o.set ?? {}, ctx.cwd);
       const cpus = o.cpus ?? defaultCpus(spec);
       const bar = progress(ctx, !!o.json);
-      const results: SimResult[] = [];
-      for (const s of strategies) {
-        bar.start(1000, `${s.name} (${cpus} cpus)`);
-        results.push(simulateOne(spec, s, { cpus, durationSec: o.duration, seed: o.seed, onProgress: (f) => bar.update(Math.round(f * 1000)) }));
-        bar.stop();
-      }
+      const workers = o.workers ?? defaultSimWorkers(strategies.length);
+      // One bar for the whole run: the mean of each strategy's fraction done.
+      const done = new Float64Array(strategies.length);
+      let sum = 0;
+      bar.start(1000, strategies.length === 1 ? `${strategies[0]!.name} (${cpus} cpus)` : `${strategies.length} strategies (${cpus} cpus)`);
+      const results: SimResult[] = await simulateMany({
+        spec,
+        strategies,
+        strategyArg: o.strategy,
+        cwd: ctx.cwd,
+        opts: { cpus, durationSec: o.duration, seed: o.seed },
+        workers,
+        onProgress: (i, f) => {
+          sum += f - done[i]!;
+          done[i] = f;
+          bar.update(Math.round((sum / strategies.length) * 1000));
+        },
+      });
+      bar.stop();
       run.code = results.some((r) => (r.violations?.length ?? 0) > 0) ? 1 : 0;
       if (o.json) {
         ctx.print(JSON.stringify({ results }, null, 2));

@@ -50,6 +50,9 @@ export class RwSem extends Lock {
   holders(): Thread[] {
     return this.writer ? [this.writer] : [...this.readers];
   }
+  override isHeldBy(t: Thread): boolean {
+    return this.writer === t || this.readers.has(t);
+  }
   canTake(mode: HoldMode, queued: boolean): boolean {
     if (this.writer) return false;
     // Without being first in line a newcomer must not pass queued waiters (RWSEM_FLAG_WAITERS).
@@ -98,6 +101,9 @@ export class ExclusiveLock extends Lock {
   owner: Thread | null = null;
   holders(): Thread[] {
     return this.owner ? [this.owner] : [];
+  }
+  override isHeldBy(t: Thread): boolean {
+    return this.owner === t;
   }
   canTake(_mode: HoldMode, queued: boolean): boolean {
     return this.owner === null && (queued || this.waiters.length === 0);

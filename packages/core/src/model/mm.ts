@@ -86,15 +86,22 @@ export class Mm {
     this.pageTableLock = new SpinLock(`spin:page_table_lock#${name}`, 'page_table_lock');
     this.objId = `mm:${name}`;
   }
+  /** The last pudObj() answer: a walk over a mapping asks for the same PUD entry 512 times in a row. */
+  private lastPudIdx = -1;
+  private lastPudObj = '';
   /** Footprint object of one PUD entry, "pud:<mm>:<index>" (cached). */
   pudObj(pudIdx: number): string {
+    if (pudIdx === this.lastPudIdx) return this.lastPudObj;
     let s = this.pudObjs.get(pudIdx);
     if (s === undefined) this.pudObjs.set(pudIdx, (s = `pud:${this.name}:${pudIdx}`));
+    this.lastPudIdx = pudIdx;
+    this.lastPudObj = s;
     return s;
   }
   /** find_vma(): the vma containing addr. */
   findVma(addr: number): Vma | null {
-    for (const v of this.vmas) if (v.contains(addr)) return v;
+    const vmas = this.vmas;
+    for (let i = 0; i < vmas.length; i++) if (vmas[i]!.contains(addr)) return vmas[i]!;
     return null;
   }
 }

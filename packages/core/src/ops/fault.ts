@@ -271,7 +271,7 @@ export function* hardwareWalk(c: Ctx, mm: Mm, addr: number, write: boolean): KGe
     fn: 'mmu_walk',
     obj: p.table.objId,
     access: 'read',
-    label: `MMU reads pmd${p.table.pfn}[${p.index}]`,
+    label: () => `MMU reads pmd${p.table.pfn}[${p.index}]`,
     cost: 'userAccess',
     run: () => {
       const fl = p.table.flags[p.index]!;

@@ -427,7 +427,8 @@ export function simulate(spec: WorkloadSpec, strategy: SyncStrategy, opts: SimOp
 
   // ---- run ----
   adopt(0);
-  const costOf = costs as unknown as Record<string, number>;
+  // Cost per class in a Map (step objects come in many shapes; a keyed load on the cost object is megamorphic).
+  const costOf = new Map<string, number>(Object.entries(costs));
   const transfer = costs.cacheLineTransfer;
   const ipiCost = costs.tlbIpiPerCpu;
   const ctxSwitch = costs.contextSwitch;
@@ -459,7 +460,8 @@ export function simulate(spec: WorkloadSpec, strategy: SyncStrategy, opts: SimOp
     const t = threads[tid]!;
     const s = t.pending!;
     const ck = s.cost ?? 'step';
-    let cost = costOf[ck]! * (s.units ?? 1);
+    const units = s.units;
+    let cost = units === undefined ? costOf.get(ck)! : costOf.get(ck)! * units;
     const start = best;
     if ((ck === 'lock' || ck === 'unlock' || ck === 'atomic') && s.obj !== '') {
       let line = lines.get(s.obj);
