@@ -1,16 +1,17 @@
 // dpor: schedules the full DPOR search explores vs the plain interleavings (core's
 // countInterleavings), per race workload, under noneStrategy (search not stopped at a violation).
-import { runOnce, dporSearch, countInterleavings, formatCount, LockGraph, noneStrategy } from '@hugesync/core';
+import { runOnce, dporSearch, countInterleavings, formatCount, LockGraph, MachineTemplate, noneStrategy } from '@hugesync/core';
 import { fig, now, raceWorkloads } from './common.mjs';
 
 export default async function ({ quick }) {
   for (const spec of await raceWorkloads()) {
     const graph = new LockGraph();
-    const target = { run: (sched, attach) => runOnce(spec, noneStrategy, sched, { seed: 1, graph, onBuilt: (b) => attach(b.kernel) }).exec };
+    const template = new MachineTemplate(spec, noneStrategy, 1);
+    const target = { run: (sched, attach) => runOnce(spec, noneStrategy, sched, { seed: 1, graph, template, onBuilt: (b) => attach(b.kernel) }).exec };
     const t0 = now();
     const r = dporSearch(target, { maxSchedules: quick ? 2000 : 100_000, timeLimitMs: quick ? 10_000 : 120_000 });
     const ms = now() - t0;
-    const plain = { run: (sched) => runOnce(spec, noneStrategy, sched, { seed: 1 }).exec };
+    const plain = { run: (sched) => runOnce(spec, noneStrategy, sched, { seed: 1, template }).exec };
     const t1 = now();
     const c = countInterleavings(plain, quick ? 100_000 : 4_000_000);
     const ms2 = now() - t1;

@@ -1,17 +1,21 @@
 // explore: steps/s and schedules/s of the random, PCT and DPOR explorers on pmd-unshare-race under
 // noneStrategy, against the same number of bare generator steps (no model): the limit.
-import { runOnce, makeScheduler, dporSearch, LockGraph, noneStrategy, Rng } from '@hugesync/core';
+import { runOnce, makeScheduler, dporSearch, LockGraph, MachineTemplate, noneStrategy, Rng } from '@hugesync/core';
 import { loadCatalogWorkload } from '@hugesync/workloads';
 import { fig, now } from './common.mjs';
 
-/** Run `schedules` schedules the way explore() does (checkers attached, shared lock graph), findings left out. */
+/**
+ * Run `schedules` schedules the way explore() does (checkers attached, shared lock graph, every
+ * machine a copy of one set up once), findings left out.
+ */
 function runExplorer(spec, explorer, schedules) {
   const graph = new LockGraph();
+  const template = new MachineTemplate(spec, noneStrategy, 1);
   let steps = 0;
   let expected = 200;
   const t0 = now();
   for (let i = 0; i < schedules; i++) {
-    const { exec } = runOnce(spec, noneStrategy, makeScheduler(explorer, 1, i, 3, expected), { seed: 1, graph });
+    const { exec } = runOnce(spec, noneStrategy, makeScheduler(explorer, 1, i, 3, expected), { seed: 1, graph, template });
     steps += exec.steps;
     expected = Math.max(expected, exec.steps);
   }
@@ -20,10 +24,11 @@ function runExplorer(spec, explorer, schedules) {
 
 function runDporSearch(spec, schedules) {
   const graph = new LockGraph();
+  const template = new MachineTemplate(spec, noneStrategy, 1);
   let steps = 0;
   const target = {
     run: (sched, attach) => {
-      const exec = runOnce(spec, noneStrategy, sched, { seed: 1, graph, onBuilt: (b) => attach(b.kernel) }).exec;
+      const exec = runOnce(spec, noneStrategy, sched, { seed: 1, graph, template, onBuilt: (b) => attach(b.kernel) }).exec;
       steps += exec.steps;
       return exec;
     },

@@ -1,6 +1,6 @@
 // first-bug: wall time and schedules to the first counterexample on each catalog race workload
 // under noneStrategy, for each explorer (counterexamples not minimised: time to find).
-import { explore, noneStrategy, runOnce, dporSearch, LockGraph, PREEMPTION_ROUNDS } from '@hugesync/core';
+import { explore, noneStrategy, runOnce, dporSearch, LockGraph, MachineTemplate, PREEMPTION_ROUNDS } from '@hugesync/core';
 import { fig, now, raceWorkloads } from './common.mjs';
 
 export default async function () {
@@ -28,7 +28,8 @@ export default async function () {
  */
 function dporFirst(spec) {
   const graph = new LockGraph();
-  const target = { run: (sched, attach) => runOnce(spec, noneStrategy, sched, { seed: 1, graph, onBuilt: (b) => attach(b.kernel) }).exec };
+  const template = new MachineTemplate(spec, noneStrategy, 1);
+  const target = { run: (sched, attach) => runOnce(spec, noneStrategy, sched, { seed: 1, graph, template, onBuilt: (b) => attach(b.kernel) }).exec };
   let schedules = 0;
   let kind = null;
   const t0 = now();

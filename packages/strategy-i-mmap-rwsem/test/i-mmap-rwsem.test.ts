@@ -76,7 +76,7 @@ describe('i-mmap-rwsem: lock order on each hooked path', () => {
     const t = k.spawn('punch', 'C', function* (self): KGen<void> {
       const c = { k, t: self };
       yield* lockIt(c, mutex, 'write', 'remove_inode_hugepages');
-      yield* s.removeMappedPage!(c, inode, k.hstate.pages[0]!, 1, mutex);
+      yield* s.removeMappedPage!(c, inode, k.hstate.page(1), 1, mutex);
       heldAfter = mutex.isHeldBy(self);
       yield* unlockIt(c, mutex, 'write', 'remove_inode_hugepages');
     });

@@ -59,9 +59,22 @@ interface Access {
   fn: string;
   /** Location as printed ("pmd:3[1]"). */
   where: string;
+  /** What the access was ("plain read"); '' for a PTE access, whose label is built from the
+   * three fields below only when a race is reported. */
   label: string;
-  held: string[];
+  /** PTE access: the mm and address the pointer was derived for, and whether it was stale. */
+  pteMm: string;
+  pteAddr: number;
+  pteStale: boolean;
+  /** Lock classes held, outermost first (shared between accesses while the held locks do not change). */
+  held: readonly string[];
   seq: number;
+}
+
+/** The label of an access, as the report shows it. */
+function accessLabel(a: Access): string {
+  if (a.label !== '') return a.label;
+  return `${a.write ? 'pte write' : 'pte read'} for ${a.pteMm} 0x${a.pteAddr.toString(16)}${a.pteStale ? ' through a stale pointer' : ''}`;
 }
 
 interface Shadow {
@@ -89,6 +102,12 @@ export function attachDataRaceChecker(k: Kernel): DataRaceChecker {
   const parts = new Map<string, Set<string>>();
   const reported = new Set<string>();
   let current: Thread | null = null;
+  /** protectionOf() per object id (the same few ids come back at every step). */
+  const decls = new Map<string, ProtectionDecl | null>();
+  /** Per table object: the printed location of each slot ("pmd:3[1]"), built once. */
+  const slotNames = new Map<string, string[]>();
+  /** Per task: the lock classes it holds, rebuilt after it acquires or releases a lock. */
+  const heldClasses = new Map<Thread, readonly string[]>();
 
   const slotOf = (t: Thread): number => {
     let s = slots.get(t);
@@ -127,6 +146,7 @@ export function attachDataRaceChecker(k: Kernel): DataRaceChecker {
 
   // ---- synchronisation edges ----
   const onAcquired = (t: Thread, l: Lock, mode: HoldMode): void => {
+    heldClasses.delete(t);
     const x = lc(l);
     const c = vc(t);
     join(c, x.w);
@@ -134,6 +154,7 @@ export function attachDataRaceChecker(k: Kernel): DataRaceChecker {
   };
   const onReleased = (t: Thread, l: Lock, mode: HoldMode, _fn: string, ok: boolean): void => {
     if (!ok) return;
+    heldClasses.delete(t);
     const x = lc(l);
     join(mode === 'write' ? x.w : x.r, vc(t));
     tick(t);
@@ -147,57 +168,64 @@ export function attachDataRaceChecker(k: Kernel): DataRaceChecker {
   };
 
   // ---- accesses ----
-  const access = (t: Thread, obj: string, where: string, write: boolean, fn: string, label: string): void => {
-    const decl = protectionOf(obj);
+  const declOf = (obj: string): ProtectionDecl | null => {
+    let d = decls.get(obj);
+    if (d === undefined) decls.set(obj, (d = protectionOf(obj)));
+    return d;
+  };
+  const heldOf = (t: Thread): readonly string[] => {
+    let h = heldClasses.get(t);
+    if (!h) heldClasses.set(t, (h = t.held.map((x) => x.lock.cls)));
+    return h;
+  };
+  /** Report `other` if it races with `me` (neither happens-before the other). */
+  const checkOne = (other: Access, me: Access, c: VC, decl: ProtectionDecl): void => {
+    if (other.t !== me.t && (c[other.slot] ?? 0) < other.epoch) race(other, me, decl);
+  };
+  const check = (sh: Shadow, me: Access, c: VC, decl: ProtectionDecl): void => {
+    const w = sh.lastWrite;
+    if (w) checkOne(w, me, c, decl);
+    if (me.write) for (const r of sh.reads.values()) checkOne(r, me, c, decl);
+  };
+  const access = (t: Thread, obj: string, where: string, write: boolean, fn: string, label: string, pteMm: string, pteAddr: number, pteStale: boolean): void => {
+    const decl = declOf(obj);
     if (!decl || decl.lock === null) return;
     const c = vc(t);
-    const me: Access = {
-      t,
-      slot: slotOf(t),
-      epoch: c[slotOf(t)]!,
-      write,
-      fn,
-      where,
-      label,
-      held: t.held.map((h) => h.lock.cls),
-      seq: k.seq,
-    };
-    const hb = (a: Access) => a.t === t || (c[a.slot] ?? 0) >= a.epoch;
-    const check = (sh: Shadow): void => {
-      const w = sh.lastWrite;
-      if (w && !hb(w)) race(w, me, decl);
-      if (write) for (const r of sh.reads.values()) if (!hb(r)) race(r, me, decl);
-    };
-    const record = (sh: Shadow): void => {
-      if (write) {
-        sh.lastWrite = me;
-        sh.reads.clear();
-      } else sh.reads.set(t, me);
-    };
+    const slot = slotOf(t);
+    const me: Access = { t, slot, epoch: c[slot]!, write, fn, where, label, pteMm, pteAddr, pteStale, held: heldOf(t), seq: k.seq };
     const sh = shadowOf(where);
-    check(sh);
+    check(sh, me, c, decl);
     if (where !== obj) {
       // A slot of a table: an access to the whole table (pmd_free) overlaps it.
       const whole = shadow.get(obj);
-      if (whole) check(whole);
+      if (whole) check(whole, me, c, decl);
       let set = parts.get(obj);
       if (!set) parts.set(obj, (set = new Set()));
       set.add(where);
     } else {
       // The whole object: every slot accessed so far overlaps it.
-      for (const p of parts.get(obj) ?? []) check(shadow.get(p)!);
+      const ps = parts.get(obj);
+      if (ps) for (const p of ps) check(shadow.get(p)!, me, c, decl);
     }
-    record(sh);
+    if (write) {
+      sh.lastWrite = me;
+      if (sh.reads.size > 0) sh.reads.clear();
+    } else sh.reads.set(t, me);
   };
   const shadowOf = (where: string): Shadow => {
     let sh = shadow.get(where);
     if (!sh) shadow.set(where, (sh = { lastWrite: null, reads: new Map() }));
     return sh;
   };
+  const slotName = (obj: string, index: number): string => {
+    let names = slotNames.get(obj);
+    if (!names) slotNames.set(obj, (names = []));
+    return (names[index] ??= `${obj}[${index}]`);
+  };
 
   const describe = (a: Access): string[] => [
     `${a.write ? 'write' : 'read'} to ${a.where} of 8 bytes by task ${a.t.name}${a.t.proc ? ` (${a.t.proc})` : ''}:`,
-    ` ${a.fn}: ${a.label}`,
+    ` ${a.fn}: ${accessLabel(a)}`,
     `  locks held: ${a.held.length ? a.held.join(', ') : '(none)'}`,
   ];
 
@@ -227,16 +255,17 @@ export function attachDataRaceChecker(k: Kernel): DataRaceChecker {
   };
 
   const onMem = (t: Thread, obj: string, write: boolean, fn: string): void => {
-    access(current ?? t, obj, obj, write, fn, write ? 'plain write' : 'plain read');
+    access(current ?? t, obj, obj, write, fn, write ? 'plain write' : 'plain read', '', 0, false);
   };
   const onPte = (e: PteAccessEvent): void => {
     // 'ptl' is pmd_lockptr() address arithmetic (and get_page's atomic): not an access; speculative reads are marked.
     if (e.what === 'ptl' || e.speculative) return;
-    const obj = e.ptep.table.objId;
-    const where = `${obj}[${e.ptep.index}]`;
-    const stale = e.ptep.table.gen !== e.ptep.gen || e.ptep.mm.pud.get(pudIndex(e.ptep.addr)) !== e.ptep.table;
-    const label = `${e.write ? 'pte write' : 'pte read'} for ${e.ptep.mm.name} 0x${e.ptep.addr.toString(16)}${stale ? ' through a stale pointer' : ''}`;
-    access(current ?? e.t, obj, where, e.write, e.fn, label);
+    const p = e.ptep;
+    const obj = p.table.objId;
+    const decl = declOf(obj);
+    if (!decl || decl.lock === null) return;
+    const stale = p.table.gen !== p.gen || p.mm.pud.get(pudIndex(p.addr)) !== p.table;
+    access(current ?? e.t, obj, slotName(obj, p.index), e.write, e.fn, '', p.mm.name, p.addr, stale);
   };
 
   k.bus.on('lock:acquired', onAcquired);

@@ -11,12 +11,13 @@ type V = Omit<Violation, 'seq'>;
 export function checkQuiescence(k: Kernel): V[] {
   const out: V[] = [];
   const h = k.hstate;
-  const live = h.pages.filter((p) => !(p as { retired?: boolean }).retired);
+  // Pages never allocated (Hstate.untouched) have no object: free, unmapped, in no page cache.
+  const live = h.pages.filter((p) => p !== undefined && !(p as { retired?: boolean }).retired);
 
   // free + used = total
-  const freeCount = live.filter((p) => p.free).length;
-  if (freeCount !== h.free || live.length !== h.nr) {
-    out.push({ kind: 'page-leak', message: `pool counters disagree with the pages: HugePages_Free ${h.free} vs ${freeCount} free pages, HugePages_Total ${h.nr} vs ${live.length}` });
+  const freeCount = live.filter((p) => p.free).length + h.untouched;
+  if (freeCount !== h.free || live.length + h.untouched !== h.nr) {
+    out.push({ kind: 'page-leak', message: `pool counters disagree with the pages: HugePages_Free ${h.free} vs ${freeCount} free pages, HugePages_Total ${h.nr} vs ${live.length + h.untouched}` });
   }
   const cached = new Map<number, { inode: string; idx: number }>();
   for (const ino of k.inodes.values()) {

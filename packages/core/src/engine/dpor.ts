@@ -34,6 +34,7 @@ import type { WorkloadSpec } from '../workload/types.js';
 import type { ViolationKind } from './events.js';
 import { LockGraph } from '../check/lockdep.js';
 import { findingFrom, runOnce, setDpor, type ExploreOptions, type ExploreResult, type Finding } from './explore.js';
+import { MachineTemplate } from '../workload/build.js';
 
 /** How a step's access combines with others on the same object. */
 export type DepClass = 'read' | 'reader' | 'update' | 'write';
@@ -105,16 +106,23 @@ export interface DporSearchResult {
   pruned: boolean;
 }
 
+/*
+ * Small sets of thread ids (a node's sleep, backtrack and done sets, enabling edges) are plain
+ * arrays without duplicates: a run records one node per step, and thread counts are small, so
+ * arrays with includes() cost far less than Sets and Maps. Nothing below depends on the order of
+ * a set's elements (the next choice is the lowest id left), only on membership.
+ */
+
 interface Node {
   /** Runnable thread ids at this point, ascending. */
   enabled: number[];
-  /** Footprint of each runnable thread's pending step. */
-  fps: Map<number, Footprint>;
+  /** Footprint of each runnable thread's pending step, parallel to `enabled`. */
+  fps: Footprint[];
   /** Sleep set on entry. */
-  sleep: Set<number>;
-  backtrack: Set<number>;
-  /** Threads already chosen here (the current one included). */
-  done: Set<number>;
+  sleep: number[];
+  backtrack: number[];
+  /** Threads already chosen here (the current one included); always a subset of `backtrack`. */
+  done: number[];
   chosen: number;
   /** Preemptions in the schedule before this point. */
   pre: number;
@@ -138,8 +146,14 @@ interface ObjRec {
 }
 
 const SLEEP_BLOCKED = Symbol('dpor: sleep-set blocked');
+const NO_IDS: number[] = [];
 
 const hb = (evs: Ev[], x: number, clock: number[]): boolean => (clock[evs[x]!.tid] ?? 0) >= evs[x]!.local;
+
+/** Add id to a small set kept as an array. */
+function addId(set: number[], id: number): void {
+  if (!set.includes(id)) set.push(id);
+}
 
 /** Source-set DPOR with sleep sets over `target`. */
 export function dporSearch(target: DporTarget, opts: DporSearchOptions = {}): DporSearchResult {
@@ -166,6 +180,10 @@ export function dporSearch(target: DporTarget, opts: DporSearchOptions = {}): Dp
   let timedOut = false;
   let stopped = false;
   let exhaustive = false;
+  // Scratch arrays reused at every step.
+  const cands: number[] = [];
+  const uniq: number[] = [];
+  const changed: number[] = [];
 
   for (;;) {
     if (schedules >= maxSchedules) break;
@@ -178,9 +196,24 @@ export function dporSearch(target: DporTarget, opts: DporSearchOptions = {}): Dp
     const threadEvs: number[][] = [];
     const objs = new Map<string, ObjRec>();
     let lastGlobal = -1;
-    const enablers = new Map<number, number[]>();
+    /** Per thread: events that changed its runnability since its last step. */
+    const enablers: number[][] = [];
     const box: { k: Kernel | null } = { k: null };
     let rcuObj = RCU_OBJ;
+    /**
+     * Per thread: the pending step whose footprint was last computed, and that footprint. A
+     * thread's pending step stays the same object while other threads run, so its footprint is
+     * computed once (a step's fields do not change when it runs).
+     */
+    const fpStep: Array<Step | null> = [];
+    const fpVal: Footprint[] = [];
+    const footprint = (t: Thread, s: Step): Footprint => {
+      if (fpStep[t.id] === s) return fpVal[t.id]!;
+      const fp = footprintOf(s, t.daemon, rcuObj);
+      fpStep[t.id] = s;
+      fpVal[t.id] = fp;
+      return fp;
+    };
 
     const addBacktrack = (i: number, j: number): void => {
       const ei = evs[i]!;
@@ -210,42 +243,42 @@ export function dporSearch(target: DporTarget, opts: DporSearchOptions = {}): Dp
         for (const y of firsts) if (y.f < x.f && hb(evs, y.f, evs[x.f]!.vc)) initial = false;
         if (initial) initials.push(x.r);
       }
-      for (const r of initials) if (node.backtrack.has(r) || node.sleep.has(r)) return;
+      for (const r of initials) if (node.backtrack.includes(r) || node.sleep.includes(r)) return;
       const runnable = initials.filter((r) => node.enabled.includes(r)).sort((a, b) => a - b);
       if (runnable.length > 0) {
         const r = runnable[0]!;
-        if (allowed(i, r)) node.backtrack.add(r);
+        if (allowed(i, r)) addId(node.backtrack, r);
         return;
       }
       // Not reversible: the second step was not runnable until the first one ran.
       if (initials.length === 1 && initials[0] === q && (enablerOf(i, j) || !node.enabled.includes(q))) return;
       // Anything else: be conservative and try every thread there.
-      for (const r of node.enabled) if (!node.sleep.has(r) && allowed(i, r)) node.backtrack.add(r);
+      for (const r of node.enabled) if (!node.sleep.includes(r) && allowed(i, r)) addId(node.backtrack, r);
     };
     // Did event i change the runnability of the thread of event j (recorded as an enabling edge)?
-    const enabledBy = new Map<number, Set<number>>();
-    const enablerOf = (i: number, j: number): boolean => enabledBy.get(j)?.has(i) ?? false;
+    const enabledBy = new Map<number, number[]>();
+    const enablerOf = (i: number, j: number): boolean => enabledBy.get(j)?.includes(i) ?? false;
 
     const record = (t: Thread, s: Step): void => {
       const j = evs.length;
       const q = t.id;
-      const fp = footprintOf(s, t.daemon, rcuObj);
+      const fp = footprint(t, s);
       if (j >= nodes.length) {
         // A step the executor took without asking (RCU callbacks after every task finished).
         const pre = j === 0 ? 0 : nodes[j - 1]!.pre + preempts(j - 1, nodes[j - 1]!.chosen);
-        nodes.push({ enabled: [q], fps: new Map([[q, fp]]), sleep: new Set(), backtrack: new Set([q]), done: new Set([q]), chosen: q, pre });
+        nodes.push({ enabled: [q], fps: [fp], sleep: [], backtrack: [q], done: [q], chosen: q, pre });
       }
       let mine = threadEvs[q];
       if (!mine) threadEvs[q] = mine = [];
-      const pred = mine.length > 0 ? evs[mine[mine.length - 1]!]!.vc : [];
-      const clock = pred.slice();
-      const cands: number[] = [];
+      // The clock of this thread's previous event (never changed once recorded): read only.
+      const clock = mine.length > 0 ? evs[mine[mine.length - 1]!]!.vc : NO_IDS;
+      if (cands.length > 0) cands.length = 0;
       if (lastGlobal >= 0) cands.push(lastGlobal);
-      const en = enablers.get(q);
-      if (en) {
-        cands.push(...en);
-        enabledBy.set(j, new Set(en));
-        enablers.delete(q);
+      const en = enablers[q];
+      if (en && en.length > 0) {
+        for (const e of en) cands.push(e);
+        enabledBy.set(j, en);
+        enablers[q] = [];
       }
       let rec: ObjRec | undefined;
       if (fp.global) {
@@ -257,9 +290,9 @@ export function dporSearch(target: DporTarget, opts: DporSearchOptions = {}): Dp
         rec = objs.get(fp.obj);
         if (!rec) objs.set(fp.obj, (rec = { lastWrite: -1, read: new Map(), reader: new Map(), update: new Map() }));
         if (rec.lastWrite >= 0) cands.push(rec.lastWrite);
-        if (fp.cls !== 'read') cands.push(...rec.read.values());
-        if (fp.cls !== 'reader') cands.push(...rec.reader.values());
-        if (fp.cls !== 'update') cands.push(...rec.update.values());
+        if (fp.cls !== 'read') for (const x of rec.read.values()) cands.push(x);
+        if (fp.cls !== 'reader') for (const x of rec.reader.values()) cands.push(x);
+        if (fp.cls !== 'update') for (const x of rec.update.values()) cands.push(x);
       }
       const vc = clock.slice();
       for (const c of cands) {
@@ -275,14 +308,18 @@ export function dporSearch(target: DporTarget, opts: DporSearchOptions = {}): Dp
       else if (rec) {
         if (fp.cls === 'write') {
           rec.lastWrite = j;
-          rec.read.clear();
-          rec.reader.clear();
-          rec.update.clear();
+          // (Map.clear() allocates a new table even when empty.)
+          if (rec.read.size > 0) rec.read.clear();
+          if (rec.reader.size > 0) rec.reader.clear();
+          if (rec.update.size > 0) rec.update.clear();
         } else (fp.cls === 'read' ? rec.read : fp.cls === 'reader' ? rec.reader : rec.update).set(q, j);
       }
       if (j < fresh) return;
-      // Races: dependent earlier events of other threads not ordered before e_j otherwise.
-      const uniq = [...new Set(cands)].filter((c) => evs[c]!.tid !== q && !hb(evs, c, clock));
+      // Races: dependent earlier events of other threads not ordered before e_j otherwise
+      // (candidates deduplicated in order of first appearance).
+      if (uniq.length > 0) uniq.length = 0;
+      for (const c of cands) if (!uniq.includes(c) && evs[c]!.tid !== q && !hb(evs, c, clock)) uniq.push(c);
+      // (addBacktrack does not touch the scratch arrays.)
       for (const x of uniq) {
         let maximal = true;
         for (const y of uniq) if (y !== x && hb(evs, x, evs[y]!.vc)) maximal = false;
@@ -291,52 +328,66 @@ export function dporSearch(target: DporTarget, opts: DporSearchOptions = {}): Dp
     };
 
     const sched: Scheduler = {
-      pick(runnable: readonly Thread[], k: Kernel, stepNo: number): Thread {
+      pick(runnable: readonly Thread[], _k: Kernel, stepNo: number): Thread {
         const j = stepNo;
-        const ids = runnable.map((t) => t.id);
-        const changed = new Set<number>();
+        const n = runnable.length;
+        if (changed.length > 0) changed.length = 0;
         if (j > 0) {
-          const prev = nodes[j - 1]!;
+          // Threads other than the one that ran whose runnability changed with its step.
+          const prev = nodes[j - 1]!.enabled;
           const p = evs[j - 1]!.tid;
-          const before = new Set(prev.enabled);
-          const now = new Set(ids);
-          for (const q of new Set([...before, ...now])) {
-            if (q === p || before.has(q) === now.has(q)) continue;
-            changed.add(q);
-            let l = enablers.get(q);
-            if (!l) enablers.set(q, (l = []));
+          const flip = (q: number): void => {
+            if (q === p) return;
+            changed.push(q);
+            let l = enablers[q];
+            if (!l) enablers[q] = l = [];
             l.push(j - 1);
-          }
+          };
+          for (const q of prev) if (!runnable.some((t) => t.id === q)) flip(q);
+          for (const t of runnable) if (!prev.includes(t.id)) flip(t.id);
         }
         let node = nodes[j];
         if (node) {
-          if (node.enabled.length !== ids.length || node.enabled.some((x, i) => x !== ids[i])) {
-            throw new Error(`dpor: the run diverged from its prefix at step ${j} (runnable ${ids.join(',')} vs ${node.enabled.join(',')}); the workload is not deterministic`);
+          const en = node.enabled;
+          let same = en.length === n;
+          for (let i = 0; same && i < n; i++) same = en[i] === runnable[i]!.id;
+          if (!same) {
+            const ids = runnable.map((t) => t.id);
+            throw new Error(`dpor: the run diverged from its prefix at step ${j} (runnable ${ids.join(',')} vs ${en.join(',')}); the workload is not deterministic`);
           }
         } else {
-          const fps = new Map<number, Footprint>();
-          for (const t of runnable) fps.set(t.id, footprintOf(t.pending!, t.daemon, k.rcu.obj));
-          const sleep = new Set<number>();
+          const ids: number[] = new Array<number>(n);
+          const fps: Footprint[] = new Array<Footprint>(n);
+          for (let i = 0; i < n; i++) {
+            const t = runnable[i]!;
+            ids[i] = t.id;
+            fps[i] = footprint(t, t.pending!);
+          }
+          let sleep = NO_IDS;
           if (j > 0) {
             const prev = nodes[j - 1]!;
-            const ran = prev.fps.get(prev.chosen)!;
-            const asleep = new Set([...prev.sleep, ...prev.done]);
-            asleep.delete(prev.chosen);
-            for (const r of asleep) {
-              if (!ids.includes(r) || changed.has(r)) continue;
-              if (!dependent(prev.fps.get(r)!, ran)) sleep.add(r);
-            }
+            const ran = prev.fps[prev.enabled.indexOf(prev.chosen)]!;
+            const consider = (r: number): void => {
+              if (r === prev.chosen || !ids.includes(r) || changed.includes(r) || sleep.includes(r)) return;
+              if (!dependent(prev.fps[prev.enabled.indexOf(r)]!, ran)) {
+                if (sleep === NO_IDS) sleep = [];
+                sleep.push(r);
+              }
+            };
+            for (const r of prev.sleep) consider(r);
+            for (const r of prev.done) consider(r);
           }
           // Extend without preempting: the thread that ran last goes on if it can, else the lowest id.
           const last = j > 0 ? nodes[j - 1]!.chosen : -1;
-          const choice = ids.includes(last) && !sleep.has(last) ? last : ids.find((x) => !sleep.has(x));
+          const choice = ids.includes(last) && !sleep.includes(last) ? last : ids.find((x) => !sleep.includes(x));
           if (choice === undefined) throw SLEEP_BLOCKED;
           const pre = j === 0 ? 0 : nodes[j - 1]!.pre + preempts(j - 1, nodes[j - 1]!.chosen);
-          node = { enabled: ids, fps, sleep, backtrack: new Set([choice]), done: new Set([choice]), chosen: choice, pre };
+          node = { enabled: ids, fps, sleep, backtrack: [choice], done: [choice], chosen: choice, pre };
           nodes.push(node);
         }
-        const t = runnable.find((x) => x.id === node.chosen);
-        if (!t) throw new Error(`dpor: thread ${node.chosen} is not runnable at step ${j}`);
+        const chosen = node.chosen;
+        const t = runnable.find((x) => x.id === chosen);
+        if (!t) throw new Error(`dpor: thread ${chosen} is not runnable at step ${j}`);
         return t;
       },
     };
@@ -364,15 +415,17 @@ export function dporSearch(target: DporTarget, opts: DporSearchOptions = {}): Dp
         break;
       }
     }
-    // Deepest point with a thread left to try.
+    // Deepest point with a thread left to try: the lowest id in backtrack \ done \ sleep.
     let next = -1;
     for (let j = nodes.length - 1; j >= 0 && next < 0; j--) {
       const n = nodes[j]!;
-      const todo = [...n.backtrack].filter((b) => !n.done.has(b) && !n.sleep.has(b)).sort((a, b) => a - b);
-      if (todo.length > 0) {
+      if (n.backtrack.length === n.done.length) continue; // done is a subset of backtrack
+      let best = -1;
+      for (const b of n.backtrack) if ((best < 0 || b < best) && !n.done.includes(b) && !n.sleep.includes(b)) best = b;
+      if (best >= 0) {
         nodes.length = j + 1;
-        n.chosen = todo[0]!;
-        n.done.add(n.chosen);
+        n.chosen = best;
+        n.done.push(best);
         next = j;
       }
     }
@@ -434,10 +487,11 @@ export function runDpor(spec: WorkloadSpec, strategy: SyncStrategy, opts: Explor
   const seed = opts.seed ?? 1;
   const t0 = Date.now();
   const graph = new LockGraph();
+  const template = new MachineTemplate(spec, strategy, seed);
   const target: DporTarget = {
     // With `all`, runs go on past a violation: a run cut short would hide what lies behind it
     // (e.g. a table freed after the stale-owner access), and the search would not be exhaustive.
-    run: (sched, attach) => runOnce(spec, strategy, sched, { seed, maxSteps: opts.maxSteps, graph, stopOnViolation: !opts.all, onBuilt: (b) => attach(b.kernel) }).exec,
+    run: (sched, attach) => runOnce(spec, strategy, sched, { seed, maxSteps: opts.maxSteps, graph, stopOnViolation: !opts.all, onBuilt: (b) => attach(b.kernel), template }).exec,
   };
   const found = new Map<ViolationKind, Finding>();
   const budget = opts.schedules ?? 100_000;
@@ -471,7 +525,7 @@ export function runDpor(spec: WorkloadSpec, strategy: SyncStrategy, opts: Explor
     if (res.stopped || res.timedOut || res.exhaustive) break;
   }
   // The plain count runs each schedule with its own lock graph (no history between runs).
-  const plain: DporTarget = { run: (sched) => runOnce(spec, strategy, sched, { seed, maxSteps: opts.maxSteps }).exec };
+  const plain: DporTarget = { run: (sched) => runOnce(spec, strategy, sched, { seed, maxSteps: opts.maxSteps, template }).exec };
   const interleavings = formatCount(countInterleavings(plain, INTERLEAVING_BUDGET_STEPS));
   return {
     strategy: strategy.name,

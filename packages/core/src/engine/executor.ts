@@ -37,13 +37,15 @@ export function execute(k: Kernel, sched: Scheduler, opts: ExecOptions = {}): Ex
   let completed = false;
   for (;;) {
     if (opts.stopOnViolation && k.violations.length > 0) break;
-    runnable.length = 0;
+    // Refill in place (shrinking an array's length is a runtime call: only when it changes).
+    let n = 0;
     let live = 0;
     for (const t of k.threads) {
       if (t.done) continue;
       if (!t.daemon) live++;
-      if (t.runnable) runnable.push(t);
+      if (t.runnable) runnable[n++] = t;
     }
+    if (runnable.length !== n) runnable.length = n;
     if (live === 0) {
       // Let pending RCU callbacks run (no readers remain, so their grace periods have ended).
       const d = runnable.find((t) => t.daemon);
@@ -56,7 +58,9 @@ export function execute(k: Kernel, sched: Scheduler, opts: ExecOptions = {}): Ex
       completed = true;
       break;
     }
-    if (runnable.length === 0 || runnable.every((t) => t.daemon && !k.rcu.readyCallback())) {
+    let stuck = true; // nothing runnable but daemons with no callback ready
+    for (let i = 0; i < n && stuck; i++) stuck = runnable[i]!.daemon && !k.rcu.readyCallback();
+    if (stuck) {
       const cyc = waitForCycle(k);
       k.report({ kind: 'deadlock', message: cyc.message, report: cyc.report });
       break;

@@ -1,7 +1,7 @@
 /** Explorers: run a workload under many schedules and collect what the checkers find. */
 import type { SyncStrategy } from '../strategy.js';
 import type { WorkloadSpec } from '../workload/types.js';
-import { buildKernel, type Built } from '../workload/build.js';
+import { buildKernel, MachineTemplate, type Built } from '../workload/build.js';
 import { execute, RandomScheduler, PctScheduler, ReplayScheduler, type Scheduler, type ExecResult } from './executor.js';
 import { attachPteChecker } from '../check/pte.js';
 import { attachLockdep, LockGraph } from '../check/lockdep.js';
@@ -60,9 +60,13 @@ export interface ExploreResult {
   timedOut?: boolean;
 }
 
-/** One schedule from a fresh machine: checkers attached, run, quiescence checked. */
-export function runOnce(spec: WorkloadSpec, strategy: SyncStrategy, sched: Scheduler, opts: { seed: number; maxSteps?: number; graph?: LockGraph; stopOnViolation?: boolean; onBuilt?: (b: Built) => void }): { exec: ExecResult; built: Built } {
-  const built = buildKernel(spec, strategy, { seed: opts.seed });
+/**
+ * One schedule from a fresh machine: checkers attached, run, quiescence checked. With `template`
+ * (a MachineTemplate of the same spec, strategy and seed) the machine is a copy of the one the
+ * template built, setup already run, instead of a new build: the same machine, made faster.
+ */
+export function runOnce(spec: WorkloadSpec, strategy: SyncStrategy, sched: Scheduler, opts: { seed: number; maxSteps?: number; graph?: LockGraph; stopOnViolation?: boolean; onBuilt?: (b: Built) => void; template?: MachineTemplate }): { exec: ExecResult; built: Built } {
+  const built = buildKernel(spec, strategy, { seed: opts.seed, template: opts.template });
   const k = built.kernel;
   attachPteChecker(k);
   attachLockdep(k, opts.graph ?? new LockGraph());
@@ -153,13 +157,14 @@ export function explore(spec: WorkloadSpec, strategy: SyncStrategy, opts: Explor
   let expected = 200;
   let done = 0;
   let timedOut = false;
+  const template = new MachineTemplate(spec, strategy, seed);
   for (let i = 0; i < n; i++) {
     if (opts.timeLimitMs !== undefined && Date.now() - t0 > opts.timeLimitMs) {
       timedOut = true;
       break;
     }
     const sched = makeScheduler(explorer, seed, i, opts.pctDepth ?? 3, expected);
-    const { exec } = runOnce(spec, strategy, sched, { seed, maxSteps: opts.maxSteps, graph });
+    const { exec } = runOnce(spec, strategy, sched, { seed, maxSteps: opts.maxSteps, graph, template });
     done++;
     expected = Math.max(expected, exec.steps);
     opts.onProgress?.(done);

@@ -29,6 +29,15 @@ function mix(a: number, b: number): number {
 }
 
 /**
+ * The Kernel fields that hold model state: a copy of a machine (workload/build.ts
+ * MachineTemplate, with engine/snapshot.ts) copies these and makes every other field afresh. A
+ * field added to Kernel must be listed here or in KERNEL_FRESH_FIELDS, or machines are not copied.
+ */
+export const KERNEL_MODEL_FIELDS: readonly string[] = ['hstate', 'inodes', 'mms', 'tables', 'faultTable', 'rcu', 'violations', 'seq', 'nextId'];
+/** Kernel fields a copied machine gets new (its own bus, tasks, clock) or shares (strategy, config). */
+export const KERNEL_FRESH_FIELDS: readonly string[] = ['bus', 'threads', 'clock', 'rcuThread', 'stepListeners', 'strategy', 'config'];
+
+/**
  * The simulated machine: the hugetlb mm model (pool, inodes, mms, page-table pages), the tasks
  * running kernel paths, the strategy in force, and the event bus checkers listen on.
  */
@@ -38,7 +47,8 @@ export class Kernel {
   readonly inodes = new Map<string, Inode>();
   readonly mms = new Map<string, Mm>();
   readonly tables = new TablePool();
-  readonly faultMutexes: Mutex[];
+  /** hugetlb_fault_mutex_table, each mutex made on first use (see faultMutexes). */
+  private readonly faultTable: Array<Mutex | undefined>;
   readonly rcu = new Rcu();
   readonly threads: Thread[] = [];
   readonly violations: Violation[] = [];
@@ -57,7 +67,19 @@ export class Kernel {
     this.hstate = new Hstate(config.hugePages, config.overcommit ?? 0);
     const n = config.faultMutexes ?? 64;
     if (n < 1 || (n & (n - 1)) !== 0) throw new Error(`faultMutexes must be a power of two, got ${n}`);
-    this.faultMutexes = Array.from({ length: n }, (_, i) => new Mutex(`mutex:fault#${i}`, 'hugetlb_fault_mutex'));
+    const table: Array<Mutex | undefined> = [];
+    for (let i = 0; i < n; i++) table.push(undefined);
+    this.faultTable = table;
+  }
+
+  /** Every mutex of hugetlb_fault_mutex_table (all made now; the kernel paths use faultMutex()). */
+  get faultMutexes(): readonly Mutex[] {
+    for (let i = 0; i < this.faultTable.length; i++) this.faultMutexAt(i);
+    return this.faultTable as Mutex[];
+  }
+
+  private faultMutexAt(i: number): Mutex {
+    return (this.faultTable[i] ??= new Mutex(`mutex:fault#${i}`, 'hugetlb_fault_mutex'));
   }
 
   id(): number {
@@ -81,7 +103,7 @@ export class Kernel {
 
   /** mm/hugetlb.c hugetlb_fault_mutex_hash() @ v5.6: jhash2 of {mapping, idx} masked to the table size. */
   faultMutex(inode: Inode, idx: number): Mutex {
-    return this.faultMutexes[mix(inode.id, idx) & (this.faultMutexes.length - 1)]!;
+    return this.faultMutexAt(mix(inode.id, idx) & (this.faultTable.length - 1));
   }
 
   /** Start a task running the generator that `body` makes for it. */
@@ -170,7 +192,8 @@ export class Kernel {
         fn,
       });
     }
-    this.bus.emit('lock:attempt', { t, lock: l, mode, fn, trylock, held: t.held.slice() });
+    // The event carries a copy of the held locks: build it only for a listener (lockdep).
+    if (this.bus.listenerCount('lock:attempt') > 0) this.bus.emit('lock:attempt', { t, lock: l, mode, fn, trylock, held: t.held.slice() });
   }
 
   acquired(t: Thread, l: Lock, mode: HoldMode, fn: string, trylock: boolean, waited: number): void {

@@ -16,6 +16,7 @@ import type { ViolationKind } from './events.js';
 import type { Thread } from './thread.js';
 import { ReplayScheduler, type Scheduler } from './executor.js';
 import { countPreemptions, runOnce, setMinimizer } from './explore.js';
+import { MachineTemplate } from '../workload/build.js';
 
 /** Replays the minimiser may spend on one counterexample. */
 export const MINIMIZE_REPLAYS = 300;
@@ -35,7 +36,7 @@ interface Tried extends ScheduleCost {
 }
 
 /** Replay `list` as a token would and measure the schedule it produced. */
-export function replayCost(spec: WorkloadSpec, strategy: SyncStrategy, list: readonly number[], kind: ViolationKind, seed: number, maxSteps?: number): Tried {
+export function replayCost(spec: WorkloadSpec, strategy: SyncStrategy, list: readonly number[], kind: ViolationKind, seed: number, maxSteps?: number, template?: MachineTemplate): Tried {
   const inner = new ReplayScheduler(list);
   let preemptions = 0;
   let last = -1;
@@ -47,7 +48,7 @@ export function replayCost(spec: WorkloadSpec, strategy: SyncStrategy, list: rea
       return t;
     },
   };
-  const { exec } = runOnce(spec, strategy, sched, { seed, maxSteps });
+  const { exec } = runOnce(spec, strategy, sched, { seed, maxSteps, template });
   return {
     reproduces: exec.violations.some((v) => v.kind === kind),
     schedule: exec.schedule,
@@ -129,7 +130,8 @@ function* candidates(s: readonly number[]): Generator<number[]> {
  */
 export function minimizeSchedule(spec: WorkloadSpec, strategy: SyncStrategy, schedule: number[], kind: ViolationKind, seed: number, maxSteps?: number, budget = MINIMIZE_REPLAYS): number[] {
   let replays = 1;
-  let cur = replayCost(spec, strategy, schedule, kind, seed, maxSteps);
+  const template = new MachineTemplate(spec, strategy, seed);
+  let cur = replayCost(spec, strategy, schedule, kind, seed, maxSteps, template);
   if (!cur.reproduces) return schedule;
   const tried = new Set<string>();
   let improved = true;
@@ -146,7 +148,7 @@ export function minimizeSchedule(spec: WorkloadSpec, strategy: SyncStrategy, sch
       tried.add(key);
       if (replays >= budget) break;
       replays++;
-      const r = replayCost(spec, strategy, list, kind, seed, maxSteps);
+      const r = replayCost(spec, strategy, list, kind, seed, maxSteps, template);
       if (r.reproduces && better(r, cur)) {
         cur = r;
         improved = true;

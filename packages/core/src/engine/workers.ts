@@ -15,6 +15,7 @@ import type { WorkloadSpec } from '../workload/types.js';
 import type { Violation } from './events.js';
 import { LockGraph } from '../check/lockdep.js';
 import { findingFrom, makeScheduler, runOnce, type ExploreOptions, type ExploreResult, type Finding } from './explore.js';
+import { MachineTemplate } from '../workload/build.js';
 
 /** Where a worker finds the strategy: `(await import(module))[export]`. */
 export interface StrategyRef {
@@ -76,13 +77,14 @@ function strategyOf(ref: StrategyRef): Promise<SyncStrategy> {
 export async function exploreChunk(task: ChunkTask): Promise<ChunkResult> {
   const strategy = await strategyOf(task.ref);
   const graph = new LockGraph();
+  const template = new MachineTemplate(task.spec, strategy, task.seed);
   let expected = 200;
   let steps = 0;
   const hits: ChunkHit[] = [];
   let done = 0;
   for (let i = task.start; i < task.end; i++) {
     const sched = makeScheduler(task.explorer, task.seed, i, task.pctDepth, expected);
-    const { exec } = runOnce(task.spec, strategy, sched, { seed: task.seed, maxSteps: task.maxSteps, graph });
+    const { exec } = runOnce(task.spec, strategy, sched, { seed: task.seed, maxSteps: task.maxSteps, graph, template });
     done++;
     steps += exec.steps;
     expected = Math.max(expected, exec.steps);

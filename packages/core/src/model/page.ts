@@ -27,7 +27,15 @@ export class HugePage {
   }
 }
 
-/** struct hstate counters for the 2 MiB size, as /proc/meminfo shows them. */
+/**
+ * struct hstate counters for the 2 MiB size, as /proc/meminfo shows them, and the pool's pages.
+ *
+ * The pool is built lazily: pages 1..untouched have never left the free list and have no object
+ * yet. They sit at the bottom of the free list (page 1 deepest), below `freeList`, exactly where
+ * the pages built at construction would be; dequeue() makes page `untouched` when it reaches them.
+ * So a page that has ever been allocated has its object in `pages[id - 1]`; other slots of
+ * `pages` may be undefined (a pool of 512 pages costs one array until used).
+ */
 export class Hstate {
   nr = 0;
   free = 0;
@@ -35,12 +43,21 @@ export class Hstate {
   surplus = 0;
   /** nr_overcommit_hugepages: how many surplus pages may be allocated. */
   overcommit = 0;
-  readonly pages: HugePage[] = [];
+  /** Pages by id - 1; a slot is undefined while its page is one of the `untouched` ones. */
+  readonly pages: HugePage[];
+  /** The free list above the untouched pages (LIFO: the last element is taken first). */
   readonly freeList: HugePage[] = [];
-  /** Pages that were allocated (by id), for leak checks. */
+  /** Free pages 1..untouched that were never allocated (no object yet). */
+  untouched = 0;
   constructor(size: number, overcommit = 0) {
     this.overcommit = overcommit;
-    for (let i = 0; i < size; i++) this.addPage(false);
+    // Filled with undefined, not holes: a large holey `new Array(n)` would be a dictionary.
+    const pages: HugePage[] = [];
+    for (let i = 0; i < size; i++) pages.push(undefined as unknown as HugePage);
+    this.pages = pages;
+    this.nr = size;
+    this.free = size;
+    this.untouched = size;
   }
   addPage(surplus: boolean): HugePage {
     const p = new HugePage(this.pages.length + 1);
@@ -50,6 +67,10 @@ export class Hstate {
     if (surplus) this.surplus++;
     this.enqueue(p);
     return p;
+  }
+  /** The page with this id (made now if it is one of the untouched free pages). */
+  page(id: number): HugePage {
+    return (this.pages[id - 1] ??= new HugePage(id));
   }
   /** mm/hugetlb.c enqueue_huge_page() @ v5.6 */
   enqueue(p: HugePage): void {
@@ -62,6 +83,12 @@ export class Hstate {
     while (this.freeList.length > 0) {
       const p = this.freeList.pop()!;
       if (p.hwpoison) continue;
+      p.free = false;
+      this.free--;
+      return p;
+    }
+    if (this.untouched > 0) {
+      const p = this.page(this.untouched--);
       p.free = false;
       this.free--;
       return p;

@@ -1,7 +1,9 @@
 /** Turn a loaded workload into a Kernel with one task per workload thread. */
-import { Kernel } from '../engine/kernel.js';
+import { EventEmitter } from 'eventemitter3';
+import { Kernel, KERNEL_FRESH_FIELDS, KERNEL_MODEL_FIELDS } from '../engine/kernel.js';
+import { GraphCopier, NotCopyable } from '../engine/snapshot.js';
 import type { KGen } from '../engine/step.js';
-import type { Thread } from '../engine/thread.js';
+import { Thread } from '../engine/thread.js';
 import { Rng } from '../engine/random.js';
 import type { SyncStrategy } from '../strategy.js';
 import type { Ctx } from '../ops/ctx.js';
@@ -18,6 +20,8 @@ export interface BuildOptions {
   seed?: number;
   /** Run setup ops at once (explorers) — true by default. */
   runSetup?: boolean;
+  /** Copy this machine (made for the same spec, strategy and seed) instead of building one. */
+  template?: MachineTemplate;
 }
 
 export interface Built {
@@ -63,117 +67,129 @@ function poolMismatch(k: Kernel, want: { total?: number; free?: number; reserved
   return bad.map((b) => `${b} ${have[b]} (expected ${want[b]})`).join(', ');
 }
 
-export function buildKernel(spec: WorkloadSpec, strategy: SyncStrategy, opts: BuildOptions = {}): Built {
+/** A machine under construction: the kernel and, per process, its mm, VMAs and mapping addresses. */
+interface Machine {
+  k: Kernel;
+  spec: WorkloadSpec;
+  procs: Map<string, ProcState>;
+  /** Children forked so far per name (a second fork of "c" is named "c.2"). */
+  forks: Map<string, number>;
+  addresses: Map<string, Map<string, number>>;
+}
+
+function* runOp(m: Machine, c: Ctx, ps: ProcState, op: Op, label: string): KGen<void> {
+  const k = m.k;
+  if (op.op === 'loop') {
+    for (let i = 0; i < op.count; i++) for (const o of op.ops) yield* runOp(m, c, ps, o, label);
+    return;
+  }
+  if (op.op === 'assert') {
+    yield { fn: 'meminfo', obj: 'hstate', access: 'read', label: 'read /proc/meminfo' };
+    const bad = poolMismatch(k, op.pool);
+    if (bad) k.report({ kind: 'unexpected-result', message: `${c.t.name}: /proc/meminfo ${bad} at ${label}`, thread: c.t.name });
+    return;
+  }
+  c.t.op = `${label}:${op.op}`;
+  k.bus.emit('op:begin', c.t, op.op);
+  const r = yield* doOp(m, c, ps, op);
+  k.bus.emit('op:end', c.t, op.op, r);
+  if (op.expect !== undefined && op.expect !== r) {
+    k.report({ kind: 'unexpected-result', message: `${c.t.name}: ${describeOp(op)} returned ${r}, the workload expects ${op.expect}`, thread: c.t.name });
+  }
+}
+
+function* doOp(m: Machine, c: Ctx, ps: ProcState, op: Op): KGen<OpResult> {
+  const k = m.k;
+  const mm = ps.mm;
+  switch (op.op) {
+    case 'mmap': {
+      const ms = ps.specs.get(op.mapping)!;
+      const inode = k.inodes.get(ms.file)!;
+      const r = yield* sysMmap(c, mm, inode, ps.addrs.get(ms.name)!, ms.length, ms.offset, ms.shared, ms.write);
+      if (r.vma) ps.vmas.set(ms.name, r.vma);
+      return r.result;
+    }
+    case 'munmap': {
+      const ms = ps.specs.get(op.mapping)!;
+      const r = yield* sysMunmap(c, mm, ps.addrs.get(ms.name)!, ms.length);
+      ps.vmas.delete(ms.name);
+      return r;
+    }
+    case 'touch': {
+      const ms = ps.specs.get(op.mapping)!;
+      const base = ps.addrs.get(ms.name)!;
+      const len = Math.max(op.length, HPAGE_SIZE);
+      let res: OpResult = 'ok';
+      for (let off = op.offset; off < op.offset + len; off += HPAGE_SIZE) {
+        const r = yield* sysTouch(c, mm, base + off, op.write);
+        if (r !== 'ok') {
+          res = r;
+          break;
+        }
+      }
+      return res;
+    }
+    case 'ftruncate':
+      return yield* sysFtruncate(c, k.inodes.get(op.file)!, op.size);
+    case 'fallocate':
+      return yield* sysFallocate(c, k.inodes.get(op.file)!, op.offset, op.length, op.punchHole, op.keepSize);
+    case 'mprotect': {
+      const ms = ps.specs.get(op.mapping)!;
+      return yield* sysMprotect(c, mm, ps.addrs.get(ms.name)!, ms.length, op.write);
+    }
+    case 'madvise': {
+      const ms = ps.specs.get(op.mapping)!;
+      return yield* sysMadviseDontneed(c, mm, ps.addrs.get(ms.name)!, ms.length);
+    }
+    case 'fork': {
+      const n = (m.forks.get(op.child) ?? 0) + 1;
+      m.forks.set(op.child, n);
+      const childName = n === 1 ? op.child : `${op.child}.${n}`;
+      const r = yield* sysFork(c, mm, childName);
+      const childState: ProcState = { mm: r.child, vmas: new Map(), specs: ps.specs, addrs: ps.addrs };
+      for (const [name, v] of ps.vmas) {
+        const cv = r.child.vmas.find((x) => x.start === v.start);
+        if (cv) childState.vmas.set(name, cv);
+      }
+      m.procs.set(childName, childState);
+      const child = op.ops;
+      k.spawn(childName, childName, (self) =>
+        (function* () {
+          const c2: Ctx = { k, t: self };
+          for (const o of child) yield* runOp(m, c2, childState, o, childName);
+          yield* sysExit(c2, r.child);
+        })(),
+      );
+      return r.result;
+    }
+    case 'exit':
+      return yield* sysExit(c, mm);
+  }
+  return 'ok';
+}
+
+/** The kernel with the workload's files and processes, and (runSetup) its setup run to completion. */
+function setupMachine(spec: WorkloadSpec, strategy: SyncStrategy, seed: number, runSetup: boolean): Machine {
   const k = new Kernel(strategy, { hugePages: spec.pool.hugePages, overcommit: spec.pool.overcommit, faultMutexes: spec.faultMutexes });
   for (const f of spec.files) k.addInode(f.name, f.size);
-  const addresses = placeMappings(spec, opts.seed ?? 1);
-  const procs = new Map<string, ProcState>();
-  const forks = new Map<string, number>();
+  const addresses = placeMappings(spec, seed);
+  const m: Machine = { k, spec, procs: new Map(), forks: new Map(), addresses };
   for (const p of spec.processes) {
     const mm = k.addMm(p.name);
-    procs.set(p.name, { mm, vmas: new Map(), specs: new Map(p.mappings.map((m) => [m.name, m])), addrs: addresses.get(p.name)! });
-  }
-
-  function* runOp(c: Ctx, ps: ProcState, op: Op, label: string): KGen<void> {
-    if (op.op === 'loop') {
-      for (let i = 0; i < op.count; i++) for (const o of op.ops) yield* runOp(c, ps, o, label);
-      return;
-    }
-    if (op.op === 'assert') {
-      yield { fn: 'meminfo', obj: 'hstate', access: 'read', label: 'read /proc/meminfo' };
-      const bad = poolMismatch(k, op.pool);
-      if (bad) k.report({ kind: 'unexpected-result', message: `${c.t.name}: /proc/meminfo ${bad} at ${label}`, thread: c.t.name });
-      return;
-    }
-    c.t.op = `${label}:${op.op}`;
-    k.bus.emit('op:begin', c.t, op.op);
-    const r = yield* doOp(c, ps, op);
-    k.bus.emit('op:end', c.t, op.op, r);
-    if (op.expect !== undefined && op.expect !== r) {
-      k.report({ kind: 'unexpected-result', message: `${c.t.name}: ${describeOp(op)} returned ${r}, the workload expects ${op.expect}`, thread: c.t.name });
-    }
-  }
-
-  function* doOp(c: Ctx, ps: ProcState, op: Op): KGen<OpResult> {
-    const mm = ps.mm;
-    switch (op.op) {
-      case 'mmap': {
-        const ms = ps.specs.get(op.mapping)!;
-        const inode = k.inodes.get(ms.file)!;
-        const r = yield* sysMmap(c, mm, inode, ps.addrs.get(ms.name)!, ms.length, ms.offset, ms.shared, ms.write);
-        if (r.vma) ps.vmas.set(ms.name, r.vma);
-        return r.result;
-      }
-      case 'munmap': {
-        const ms = ps.specs.get(op.mapping)!;
-        const r = yield* sysMunmap(c, mm, ps.addrs.get(ms.name)!, ms.length);
-        ps.vmas.delete(ms.name);
-        return r;
-      }
-      case 'touch': {
-        const ms = ps.specs.get(op.mapping)!;
-        const base = ps.addrs.get(ms.name)!;
-        const len = Math.max(op.length, HPAGE_SIZE);
-        let res: OpResult = 'ok';
-        for (let off = op.offset; off < op.offset + len; off += HPAGE_SIZE) {
-          const r = yield* sysTouch(c, mm, base + off, op.write);
-          if (r !== 'ok') {
-            res = r;
-            break;
-          }
-        }
-        return res;
-      }
-      case 'ftruncate':
-        return yield* sysFtruncate(c, k.inodes.get(op.file)!, op.size);
-      case 'fallocate':
-        return yield* sysFallocate(c, k.inodes.get(op.file)!, op.offset, op.length, op.punchHole, op.keepSize);
-      case 'mprotect': {
-        const ms = ps.specs.get(op.mapping)!;
-        return yield* sysMprotect(c, mm, ps.addrs.get(ms.name)!, ms.length, op.write);
-      }
-      case 'madvise': {
-        const ms = ps.specs.get(op.mapping)!;
-        return yield* sysMadviseDontneed(c, mm, ps.addrs.get(ms.name)!, ms.length);
-      }
-      case 'fork': {
-        const n = (forks.get(op.child) ?? 0) + 1;
-        forks.set(op.child, n);
-        const childName = n === 1 ? op.child : `${op.child}.${n}`;
-        const r = yield* sysFork(c, mm, childName);
-        const childState: ProcState = { mm: r.child, vmas: new Map(), specs: ps.specs, addrs: ps.addrs };
-        for (const [name, v] of ps.vmas) {
-          const cv = r.child.vmas.find((x) => x.start === v.start);
-          if (cv) childState.vmas.set(name, cv);
-        }
-        procs.set(childName, childState);
-        const child = op.ops;
-        k.spawn(childName, childName, (self) =>
-          (function* () {
-            const c2: Ctx = { k, t: self };
-            for (const o of child) yield* runOp(c2, childState, o, childName);
-            yield* sysExit(c2, r.child);
-          })(),
-        );
-        return r.result;
-      }
-      case 'exit':
-        return yield* sysExit(c, mm);
-    }
-    return 'ok';
+    m.procs.set(p.name, { mm, vmas: new Map(), specs: new Map(p.mappings.map((x) => [x.name, x])), addrs: addresses.get(p.name)! });
   }
 
   // Setup: map every mapAtStart mapping, then the setup ops, in one task run to completion first.
   const setupOps: Array<{ ps: ProcState; op: Op }> = [];
-  for (const p of spec.processes) for (const m of p.mappings) if (m.mapAtStart) setupOps.push({ ps: procs.get(p.name)!, op: { op: 'mmap', mapping: m.name, expect: 'ok' } });
-  for (const s of spec.setup) setupOps.push({ ps: procs.get(s.process)!, op: s.op });
+  for (const p of spec.processes) for (const x of p.mappings) if (x.mapAtStart) setupOps.push({ ps: m.procs.get(p.name)!, op: { op: 'mmap', mapping: x.name, expect: 'ok' } });
+  for (const s of spec.setup) setupOps.push({ ps: m.procs.get(s.process)!, op: s.op });
   if (setupOps.length > 0) {
     const st = k.spawn('setup', '', (self) =>
       (function* () {
-        for (const { ps, op } of setupOps) yield* runOp({ k, t: self }, ps, op, 'setup');
+        for (const { ps, op } of setupOps) yield* runOp(m, { k, t: self }, ps, op, 'setup');
       })(),
     );
-    if (opts.runSetup !== false) {
+    if (runSetup) {
       while (!st.done) {
         if (!st.runnable) throw new Error('workload setup blocked');
         k.stepThread(st);
@@ -181,17 +197,22 @@ export function buildKernel(spec: WorkloadSpec, strategy: SyncStrategy, opts: Bu
       k.threads.splice(k.threads.indexOf(st), 1);
     }
   }
+  return m;
+}
 
+/** Start one task per workload thread; renumber task ids from 0. */
+function spawnThreads(m: Machine): Built {
+  const { k, spec } = m;
   const threads: Thread[] = [];
   for (const ts of spec.threads) {
-    const ps = procs.get(ts.process)!;
+    const ps = m.procs.get(ts.process)!;
     const t = k.spawn(ts.name, ts.process, (self) =>
       (function* (): KGen<void> {
         const c: Ctx = { k, t: self };
         do {
           for (let i = 0; i < ts.ops.length; i++) {
             self.opIndex = i;
-            yield* runOp(c, ps, ts.ops[i]!, `${ts.name}#${i}`);
+            yield* runOp(m, c, ps, ts.ops[i]!, `${ts.name}#${i}`);
           }
         } while (spec.repeat);
       })(),
@@ -200,7 +221,76 @@ export function buildKernel(spec: WorkloadSpec, strategy: SyncStrategy, opts: Bu
   }
   // Renumber thread ids so that replays do not depend on setup.
   k.threads.forEach((t, i) => ((t as { id: number }).id = i));
-  return { kernel: k, threads, addresses };
+  return { kernel: k, threads, addresses: m.addresses };
+}
+
+export function buildKernel(spec: WorkloadSpec, strategy: SyncStrategy, opts: BuildOptions = {}): Built {
+  const tpl = opts.template;
+  if (tpl && tpl.spec === spec && tpl.strategy === strategy && tpl.seed === (opts.seed ?? 1) && opts.runSetup !== false) {
+    const m = tpl.instantiate();
+    if (m) return spawnThreads(m);
+  }
+  return spawnThreads(setupMachine(spec, strategy, opts.seed ?? 1, opts.runSetup !== false));
+}
+
+/**
+ * A workload's machine as it stands after setup, built once and copied for every run
+ * (buildKernel with `template`): setup is deterministic, so a copy of its result is the machine
+ * a fresh build would have made, minus the work. Explorers use it for every schedule.
+ *
+ * The copy takes the Kernel's model fields (KERNEL_MODEL_FIELDS) and the processes' mms and VMAs,
+ * with everything reachable from them (strategy state in `ext` included). It is used only if the
+ * one-time strict check passes: no task left after setup (an RCU callback thread, say), no
+ * function, task, generator or weak collection in the model state, no unknown Kernel field.
+ * Otherwise `copyable` is false and every run builds afresh. State a strategy keeps outside the
+ * model (a module-level map keyed by a model object) is not copied; the built-in strategies keep
+ * per-task records only, which start empty with every run either way.
+ */
+export class MachineTemplate {
+  private readonly machine: Machine | null;
+  /** Why the machine cannot be copied ('' if it can). */
+  readonly reason: string;
+  constructor(
+    readonly spec: WorkloadSpec,
+    readonly strategy: SyncStrategy,
+    readonly seed: number,
+  ) {
+    const m = setupMachine(spec, strategy, seed, true);
+    let reason = '';
+    try {
+      const k = m.k as unknown as Record<string, unknown>;
+      const unknownField = Object.keys(k).find((f) => !KERNEL_MODEL_FIELDS.includes(f) && !KERNEL_FRESH_FIELDS.includes(f));
+      if (unknownField) throw new NotCopyable(`unknown Kernel field ${unknownField}`);
+      if (m.k.threads.length > 0) throw new NotCopyable('tasks left after setup');
+      if (m.k.stepListeners) throw new NotCopyable('step listeners');
+      this.copy(m, true); // the strict pass: throws on anything a copy would not reproduce
+    } catch (e) {
+      if (!(e instanceof NotCopyable)) throw e;
+      reason = e.message || 'not copyable';
+    }
+    this.machine = reason ? null : m;
+    this.reason = reason;
+  }
+  get copyable(): boolean {
+    return this.machine !== null;
+  }
+  /** A fresh copy of the machine after setup, or null if it cannot be copied. */
+  instantiate(): Machine | null {
+    return this.machine ? this.copy(this.machine, false) : null;
+  }
+  private copy(m: Machine, strict: boolean): Machine {
+    const k = new Kernel(this.strategy, m.k.config);
+    const c = new GraphCopier(strict, (x) => x instanceof Thread || x instanceof Kernel || x instanceof EventEmitter);
+    c.memo.set(m.k, k);
+    c.memo.set(m.k.bus, k.bus);
+    c.memo.set(this.strategy, this.strategy);
+    const from = m.k as unknown as Record<string, unknown>;
+    const to = k as unknown as Record<string, unknown>;
+    for (const f of KERNEL_MODEL_FIELDS) to[f] = c.copy(from[f]);
+    const procs = new Map<string, ProcState>();
+    for (const [name, ps] of m.procs) procs.set(name, { mm: c.copy(ps.mm), vmas: c.copy(ps.vmas), specs: ps.specs, addrs: ps.addrs });
+    return { k, spec: m.spec, procs, forks: new Map(m.forks), addresses: m.addresses };
+  }
 }
 
 export function describeOp(op: Op): string {
