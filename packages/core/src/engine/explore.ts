@@ -4,6 +4,7 @@ import type { WorkloadSpec } from '../workload/types.js';
 import { buildKernel, type Built } from '../workload/build.js';
 import { execute, RandomScheduler, PctScheduler, ReplayScheduler, type Scheduler, type ExecResult } from './executor.js';
 import { attachPteChecker } from '../check/pte.js';
+import { attachTlbChecker } from '../check/tlb.js';
 import { attachLockdep, LockGraph } from '../check/lockdep.js';
 import { checkQuiescence } from '../check/invariants.js';
 import { attachDataRaceChecker } from '../check/datarace.js';
@@ -65,6 +66,7 @@ export function runOnce(spec: WorkloadSpec, strategy: SyncStrategy, sched: Sched
   const built = buildKernel(spec, strategy, { seed: opts.seed });
   const k = built.kernel;
   attachPteChecker(k);
+  attachTlbChecker(k);
   attachLockdep(k, opts.graph ?? new LockGraph());
   attachDataRaceChecker(k);
   opts.onBuilt?.(built);
