@@ -50,6 +50,19 @@ export const RACE_PLANS: Record<string, RacePlan> = {
     dpor: { schedules: 3000, timeLimitMs: DPOR_TIME_LIMIT_MS },
     fallback: { explorer: 'pct', schedules: 1000, seed: 1, pctDepth: 3, timeLimitMs: FALLBACK_TIME_LIMIT_MS },
   },
+  // Issue 5 walkers (GUP, uffd, pagewalk, TLB). The 1 GiB munmap of the last sharer makes every
+  // schedule ~3,000 steps, and the RCU callback kthread conflicts with every step: a small DPOR
+  // budget (its preemption-bounded rounds find the short counterexamples first), then random.
+  ...Object.fromEntries(
+    ['access-vs-unshare-tlb', 'gup-fast-vs-unshare', 'gup-nowait-vs-unshare', 'walk-vs-unshare', 'uffd-vs-unshare'].map((w): [string, RacePlan] => [
+      w,
+      {
+        seed: 1,
+        dpor: { schedules: 300, timeLimitMs: DPOR_TIME_LIMIT_MS },
+        fallback: { explorer: 'random', schedules: 100, seed: 1, pctDepth: 3, timeLimitMs: FALLBACK_TIME_LIMIT_MS },
+      },
+    ]),
+  ),
 };
 
 /** Timed runs: a small size of each perf workload (seed 002's experiment is 48 CPUs, 250 GiB). */

@@ -133,7 +133,12 @@ export interface SyncStrategy {
   forkCopyBegin?(c: Ctx, src: Vma): KGen;
   forkCopyEnd?(c: Ctx, src: Vma): KGen;
 
-  /** Lockless page-table walkers outside the fault path (GUP, uffd, pagewalk): begin/end protection. */
+  /**
+   * Lockless huge_pte_offset() walkers: begin/end protection. Called around hugetlb_fault's early
+   * walk, per page of follow_hugetlb_page (GUP; `where: 'atomic'` for FOLL_NOWAIT, the caller seed
+   * 001 calls unable to sleep), in handle_userfault before set_current_state up to the end of
+   * userfaultfd_huge_must_wait, and around the whole walk_hugetlb_range loop.
+   */
   walkBegin?(c: Ctx, vma: Vma, where: WalkContext): KGen;
   walkEnd?(c: Ctx, vma: Vma, where: WalkContext): KGen;
 

@@ -50,7 +50,7 @@ export interface ConformanceOptions {
   reportDir?: string | false;
   /** Print the race report table (default true). */
   print?: boolean;
-  /** Per-test timeout in ms (default 60 000). */
+  /** Per-test timeout in ms (default 60 000; for the parts over every race workload, 30 000 per race workload when that is more). */
   timeout?: number;
   /** Test framework functions (default: vitest's it, describe, expect). */
   test?: TestFn;
@@ -115,6 +115,8 @@ export function strategyConformance(strategy: SyncStrategy, opts: ConformanceOpt
   const schedules = opts.schedules ?? 16;
   const raceSchedules = opts.raceSchedules ?? 80;
   const timeout = opts.timeout ?? 60_000;
+  // Lock discipline, determinism and the race report explore every race workload: their guard grows with the catalog.
+  const raceTimeout = opts.timeout ?? Math.max(60_000, 30_000 * (opts.workloads ?? raceWorkloadNames()).length);
   const skip = new Set(opts.skip ?? []);
   const name = typeof (strategy as { name?: unknown })?.name === 'string' ? strategy.name : '(unnamed)';
   const results: ConformanceResults = { strategy: name };
@@ -138,7 +140,7 @@ export function strategyConformance(strategy: SyncStrategy, opts: ConformanceOpt
         test(`race workloads, ${schedules} random/PCT schedules each: no lock-imbalance, sleep-in-atomic or strategy-error`, () => {
           results.discipline = checkLockDiscipline(strategy, raceSpecs(), { schedules, seed, allow: opts.allow });
           expect(show(results.discipline.problems), `lock discipline of "${name}"`).toEqual([]);
-        }, timeout);
+        }, raceTimeout);
       });
 
     if (!skip.has('lockdep'))
@@ -155,7 +157,7 @@ export function strategyConformance(strategy: SyncStrategy, opts: ConformanceOpt
           results.determinism = checkDeterminism(strategy, raceSpecs(), { seed });
           const differing = results.determinism.pairs.filter((p) => !p.same).map((p) => `${p.workload} (${p.explorer}, seed ${p.seed}): trace ${p.first.traceHash} vs ${p.second.traceHash}, ${p.first.steps} vs ${p.second.steps} steps`);
           expect(differing, `determinism of "${name}"`).toEqual([]);
-        }, timeout);
+        }, raceTimeout);
       });
 
     if (!skip.has('race report'))
@@ -175,7 +177,7 @@ export function strategyConformance(strategy: SyncStrategy, opts: ConformanceOpt
             r.rows.map((x) => [x.workload, x.schedules]),
             'race report rows',
           ).toEqual(raceSpecs().map((s) => [s.name, 2 * raceSchedules]));
-        }, timeout);
+        }, raceTimeout);
       });
   });
   return results;

@@ -27,7 +27,7 @@ describe('catalog', () => {
       expect(e.description.length).toBeGreaterThan(0);
       expect(e.tags.length).toBeGreaterThan(0);
     }
-    expect(entries.map((e) => e.name)).toEqual(['fault-punch-hole-race', 'fault-truncate-race', 'fork-and-fault', 'map-fault-unmap', 'pmd-unshare-race']);
+    expect(entries.map((e) => e.name)).toEqual(['access-vs-unshare-tlb', 'fault-punch-hole-race', 'fault-truncate-race', 'fork-and-fault', 'gup-fast-vs-unshare', 'gup-nowait-vs-unshare', 'map-fault-unmap', 'pmd-unshare-race', 'uffd-vs-unshare', 'walk-vs-unshare']);
     expect(entries.find((e) => e.name === 'map-fault-unmap')!.params).toEqual({ processes: 4, fileSize: '2GiB', placement: 'same', prefill: 'true' });
   });
 
@@ -65,11 +65,13 @@ describe('catalog', () => {
   });
 
   const races = entries.filter((e) => e.tags.includes('race'));
-  it('the race workloads are the ones of the seeds', () => {
-    expect(races.map((e) => e.name)).toEqual(['fault-punch-hole-race', 'fault-truncate-race', 'pmd-unshare-race']);
+  const issue5 = ['access-vs-unshare-tlb', 'gup-fast-vs-unshare', 'gup-nowait-vs-unshare', 'uffd-vs-unshare', 'walk-vs-unshare'];
+  it('the race workloads are the ones of the seeds and of issue 5 (walkers, TLB)', () => {
+    expect(races.map((e) => e.name)).toEqual(['access-vs-unshare-tlb', 'fault-punch-hole-race', 'fault-truncate-race', 'gup-fast-vs-unshare', 'gup-nowait-vs-unshare', 'pmd-unshare-race', 'uffd-vs-unshare', 'walk-vs-unshare']);
+    expect(races.filter((e) => e.tags.includes('issue-5')).map((e) => e.name)).toEqual(issue5);
   });
 
-  for (const name of ['fault-punch-hole-race', 'fault-truncate-race', 'pmd-unshare-race']) {
+  for (const name of ['fault-punch-hole-race', 'fault-truncate-race', 'pmd-unshare-race', ...issue5]) {
     it(`${name}: small enough for exhaustive exploration, and one sequential schedule is clean`, () => {
       const w: WorkloadSpec = loadCatalogWorkload(name);
       expect(w.threads.length).toBeGreaterThanOrEqual(2);

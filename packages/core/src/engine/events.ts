@@ -3,6 +3,7 @@ import type { Thread, HoldMode, HeldLock } from './thread.js';
 import type { Lock } from '../kernel/locks.js';
 import type { Mm } from '../model/mm.js';
 import type { PtePtr } from '../model/pgtable.js';
+import type { TlbEntry } from '../model/tlb.js';
 
 /** Stable identifiers of the checkers; used in every output. */
 export type ViolationKind =
@@ -72,4 +73,14 @@ export interface KernelEvents {
   'thread:end': (t: Thread) => void;
   violation: (v: Violation) => void;
   rcu: (t: Thread, what: 'lock' | 'unlock') => void;
+  /** A user access served by a cached translation (no page-table walk), for the stale-tlb checker. */
+  'tlb:access': (e: TlbAccessEvent) => void;
+}
+
+export interface TlbAccessEvent {
+  t: Thread;
+  entry: TlbEntry;
+  write: boolean;
+  /** 'table': the paging-structure cache entry is used; 'page': the load or store reaches the page. */
+  what: 'table' | 'page';
 }

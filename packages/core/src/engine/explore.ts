@@ -4,6 +4,7 @@ import type { WorkloadSpec } from '../workload/types.js';
 import { buildKernel, MachineTemplate, type Built } from '../workload/build.js';
 import { execute, RandomScheduler, PctScheduler, ReplayScheduler, type Scheduler, type ExecResult } from './executor.js';
 import { attachPteChecker } from '../check/pte.js';
+import { attachTlbChecker } from '../check/tlb.js';
 import { attachLockdep, LockGraph } from '../check/lockdep.js';
 import { checkQuiescence } from '../check/invariants.js';
 import { attachDataRaceChecker } from '../check/datarace.js';
@@ -69,6 +70,7 @@ export function runOnce(spec: WorkloadSpec, strategy: SyncStrategy, sched: Sched
   const built = buildKernel(spec, strategy, { seed: opts.seed, template: opts.template });
   const k = built.kernel;
   attachPteChecker(k);
+  attachTlbChecker(k);
   attachLockdep(k, opts.graph ?? new LockGraph());
   attachDataRaceChecker(k);
   opts.onBuilt?.(built);

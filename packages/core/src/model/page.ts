@@ -18,6 +18,8 @@ export class HugePage {
   hwpoison = false;
   /** Allocated from the buddy allocator beyond nr_hugepages (overcommit). */
   surplus = false;
+  /** Bumped at every allocation from the pool: a TLB entry made before refers to freed memory. */
+  gen = 0;
   constructor(readonly id: number) {
     this.objId = `page:${id}`;
   }
@@ -84,6 +86,7 @@ export class Hstate {
       const p = this.freeList.pop()!;
       if (p.hwpoison) continue;
       p.free = false;
+      p.gen++;
       this.free--;
       return p;
     }

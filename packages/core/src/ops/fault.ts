@@ -9,6 +9,8 @@ import type { HugePage } from '../model/page.js';
 import { hugePteAlloc, hugePteLock, hugePteOffset, hugePteUnlock, ptepGet, ptepSet, type PteVal } from './pgtable.js';
 import { allocHugePage, putPage, restoreReserveOnError, vmaEndReservation, vmaNeedsReservation } from './resv.js';
 import { findLockPage, hugeAddToPageCache, removeHugePage } from './pagecache.js';
+import { tlbOf } from '../model/tlb.js';
+import { hugetlbNoPageUserfault, takeMmapDropped, userfaultfdMissing } from './uffd.js';
 
 export type FaultResult = 'ok' | 'sigbus' | 'oom' | 'hwpoison' | 'retry';
 
@@ -130,6 +132,8 @@ export function* hugetlbNoPage(c: Ctx, mm: Mm, vma: Vma, idx: number, address: n
       yield { fn, obj: inode.sizeObj, access: 'read', label: 'i_size_read() [check #1]', run: () => (size = sizePages()) };
       if (idx >= size) return 'sigbus';
     }
+    // "Check for page in userfault range": the monitor provides the page (ops/uffd.ts).
+    if (userfaultfdMissing(vma)) return yield* hugetlbNoPageUserfault(c, mm, vma, idx, address);
     const np = yield* allocHugePage(c, vma, haddr, false);
     if (!np) return 'oom';
     reserveAlloc = np.restoreReserve;
@@ -264,6 +268,9 @@ export function* hugetlbCow(c: Ctx, mm: Mm, vma: Vma, haddr: number, ptep: PtePt
 /** User access: the MMU walks the page table (sharing included) and faults only where no usable PTE is present. */
 export function* hardwareWalk(c: Ctx, mm: Mm, addr: number, write: boolean): KGen<boolean> {
   const haddr = hpageAlignDown(addr);
+  // A flush IPI is taken between instructions, never inside a walk: if one reached this CPU
+  // while the walk ran (between its steps here), the walk's result is not left in the TLB.
+  const epoch = tlbOf(c.k).epoch(mm);
   const p = yield* hugePteOffset(c, mm, haddr, 'mmu_walk');
   if (!p) return false;
   let ok = false;
@@ -276,9 +283,18 @@ export function* hardwareWalk(c: Ctx, mm: Mm, addr: number, write: boolean): KGe
     run: () => {
       const fl = p.table.flags[p.index]!;
       ok = (fl & PTE_PRESENT) !== 0 && (!write || (fl & PTE_WRITE) !== 0);
+      // The CPU caches what it walked (model/tlb.ts): used by later accesses until a flush.
+      if (ok && tlbOf(c.k).epoch(mm) === epoch) tlbFillFromWalk(c, mm, haddr, p);
     },
   };
   return ok;
+}
+
+/** The walk's result as a TLB entry of this CPU. */
+function tlbFillFromWalk(c: Ctx, mm: Mm, haddr: number, p: PtePtr): void {
+  const page = pageOf(c, { page: p.table.page[p.index]!, flags: 0 });
+  if (!page) return;
+  tlbOf(c.k).fill(c.t, { mm, haddr, table: p.table, tableGen: p.gen, page, pageGen: page.gen, write: (p.table.flags[p.index]! & PTE_WRITE) !== 0, inode: page.mapping });
 }
 
 /** Read the pte under mmap_lock for the fault: arch/x86/mm/fault.c do_user_addr_fault -> handle_mm_fault @ v5.6. */
@@ -290,6 +306,7 @@ export function* handleMmFault(c: Ctx, mm: Mm, addr: number, write: boolean): KG
   if (!vma) r = 'sigbus';
   else if (write && !vma.flags.write) r = 'sigbus';
   else r = yield* hugetlbFault(c, mm, vma, addr, write);
-  yield* unlockIt(c, mm.mmapLock, 'read', 'do_user_addr_fault');
+  // handle_userfault() released mmap_lock before sleeping (VM_FAULT_RETRY): nothing to unlock.
+  if (!takeMmapDropped(c.t)) yield* unlockIt(c, mm.mmapLock, 'read', 'do_user_addr_fault');
   return r;
 }

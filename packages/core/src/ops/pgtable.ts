@@ -70,15 +70,18 @@ export function* ptepSet(c: Ctx, p: PtePtr, v: PteVal, fn: string, label = 'set_
   };
 }
 
-/** include/linux/hugetlb.h huge_pte_lock() @ v5.6: the split PMD lock of the table the pointer is in. */
-export function* hugePteLock(c: Ctx, p: PtePtr, fn: string): KGen {
+/**
+ * include/linux/hugetlb.h huge_pte_lock() @ v5.6: the split PMD lock of the table the pointer is in.
+ * `speculative`: a walker that only reads the entry under the lock (see PteAccessEvent).
+ */
+export function* hugePteLock(c: Ctx, p: PtePtr, fn: string, speculative = false): KGen {
   yield {
     fn,
     obj: p.table.objId,
     access: 'read',
     label: () => `huge_pte_lockptr(pmd${p.table.pfn})`,
     cost: 'step',
-    run: () => c.k.bus.emit('pte:access', { t: c.t, ptep: p, write: false, fn, what: 'ptl' }),
+    run: () => c.k.bus.emit('pte:access', { t: c.t, ptep: p, write: false, fn, what: 'ptl', speculative }),
   };
   yield* lockIt(c, p.table.ptl, 'write', fn);
 }

@@ -10,6 +10,7 @@ import { hugePteAlloc, hugePteOffset, hugePteLock, hugePteUnlock, hugePmdUnshare
 import { hugetlbReservePages, hugetlbVmOpClose, allocHugePage, putPage } from './resv.js';
 import { findGetPage, hugeAddToPageCache } from './pagecache.js';
 import { hardwareWalk, handleMmFault, type FaultResult } from './fault.js';
+import { flushTlbRange } from './tlb.js';
 import { unmapHugepageRangeFinal, unmapHugepageRangeInner, tlbFinishMmu, hugetlbVmtruncate, hugetlbfsPunchHole, type Gather } from './unmap.js';
 
 /** Result of a system call or access, as the workload states expectations: 'ok', 'ENOMEM', 'SIGBUS', 'EINVAL'... */
@@ -196,7 +197,10 @@ export function* hugetlbChangeProtection(c: Ctx, vma: Vma, start: number, end: n
     pages++;
     yield* hugePteUnlock(c, ptep, fn);
   }
-  yield* work(c, fn, `flush_hugetlb_tlb_range(${sharedPmd ? 'PUD-widened' : 'range'})`, 'tlbFlush');
+  // adjust_range_if_pmd_sharing_possible(): the flush covers the PUD-aligned range once an unshare happened.
+  const fStart = sharedPmd ? pudAlignDown(start) : start;
+  const fEnd = sharedPmd ? pudAlignDown(end - 1) + PUD_SIZE : end;
+  yield* flushTlbRange(c, mm, fStart, fEnd, fn, `flush_hugetlb_tlb_range(${sharedPmd ? 'PUD-widened' : 'range'})`);
   if (s.unshareBeforeIMmapUnlock) yield* s.unshareBeforeIMmapUnlock(c, vma, 'mprotect');
   yield* unlockIt(c, vma.file.iMmapRwsem, 'write', fn);
   if (s.unshareEnd) yield* s.unshareEnd(c, vma, 'mprotect');

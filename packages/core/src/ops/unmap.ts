@@ -1,7 +1,7 @@
 /** Unmapping, truncation and hole punch: mm/hugetlb.c, fs/hugetlbfs/inode.c, mm/memory.c. */
 import type { KGen } from '../engine/step.js';
 import type { Ctx } from './ctx.js';
-import { lockIt, unlockIt, rd, wr, upd, work } from './ctx.js';
+import { lockIt, unlockIt, rd, wr, upd } from './ctx.js';
 import type { Vma, Mm } from '../model/mm.js';
 import type { Inode } from '../model/inode.js';
 import type { HugePage } from '../model/page.js';
@@ -12,16 +12,27 @@ import { hugePmdUnshare, hugePteLock, hugePteOffset, hugePteUnlock, ptepGet, pte
 import { putPage, hugetlbUnreservePages } from './resv.js';
 import { removeHugePage } from './pagecache.js';
 import type { UnshareWhy } from '../strategy.js';
+import { flushTlbRange } from './tlb.js';
 
 /** struct mmu_gather: pages whose last mapping went are put after the TLB flush. */
 export interface Gather {
   pages: HugePage[];
   mm: Mm;
+  /** The range __tlb_adjust_range() gathered (tlb->start/end); empty when start >= end. */
+  start?: number;
+  end?: number;
 }
 
-/** mm/mmu_gather.c tlb_finish_mmu() @ v5.6: flush the TLB, then free the gathered pages. */
+/** include/asm-generic/tlb.h __tlb_adjust_range() @ v5.6: widen the gathered flush range. */
+export function tlbAdjustRange(g: Gather, start: number, end: number): void {
+  g.start = Math.min(g.start ?? start, start);
+  g.end = Math.max(g.end ?? end, end);
+}
+
+/** mm/mmu_gather.c tlb_finish_mmu() @ v5.6: flush the gathered range (nothing if empty), then free the gathered pages. */
 export function* tlbFinishMmu(c: Ctx, g: Gather, fn = 'tlb_finish_mmu'): KGen {
-  yield* work(c, fn, `flush_tlb_mm_range(${g.mm.name})`, 'tlbFlush');
+  yield* flushTlbRange(c, g.mm, g.start ?? 0, g.end ?? 0, fn, `flush_tlb_mm_range(${g.mm.name})`);
+  g.start = g.end = undefined;
   for (const p of g.pages) yield* putPage(c, p, fn);
   g.pages.length = 0;
 }
@@ -36,7 +47,8 @@ export function* unmapHugepageRangeInner(c: Ctx, g: Gather, vma: Vma, start: num
     yield* hugePteLock(c, ptep, fn);
     if (yield* hugePmdUnshare(c, mm, address, ptep)) {
       yield* hugePteUnlock(c, ptep, fn);
-      if (c.k.strategy.features.flushOnUnshare) yield* work(c, fn, `tlb_flush_pmd_range(${hex(pudAlignDown(address))}, PUD_SIZE)`, 'tlbFlush');
+      // a4a118f2eead (5.16): tlb_flush_pmd_range() over the PUD range and force_flush; the model flushes here.
+      if (c.k.strategy.features.flushOnUnshare) yield* flushTlbRange(c, mm, pudAlignDown(address), pudAlignDown(address) + PUD_SIZE, fn, `tlb_flush_pmd_range(${hex(pudAlignDown(address))}, PUD_SIZE)`);
       address = pudAlignDown(address) + PUD_SIZE - HPAGE_SIZE;
       continue;
     }
@@ -56,6 +68,7 @@ export function* unmapHugepageRangeInner(c: Ctx, g: Gather, vma: Vma, start: num
       continue;
     }
     yield* ptepSet(c, ptep, { page: 0, flags: 0 }, fn, 'huge_ptep_get_and_clear');
+    tlbAdjustRange(g, address, address + HPAGE_SIZE); // tlb_remove_huge_tlb_entry()
     mm.hugetlbRss--;
     yield* upd(c, fn, page.objId, `page_remove_rmap(${page.id})`, 'atomic');
     page.mapcount--;

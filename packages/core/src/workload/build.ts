@@ -11,6 +11,10 @@ import type { Mm, Vma } from '../model/mm.js';
 import { HPAGE_SIZE, PUD_SIZE } from '../model/constants.js';
 import { sysMmap, sysMunmap, sysTouch, sysFtruncate, sysFallocate, sysMprotect, sysFork, sysExit, sysMadviseDontneed, type OpResult } from '../ops/syscalls.js';
 import type { MappingSpec, Op, WorkloadSpec } from './types.js';
+import { sysAccess } from '../ops/tlb.js';
+import { sysGup } from '../ops/gup.js';
+import { sysPagewalk } from '../ops/walk.js';
+import { uffdRegister } from '../ops/uffd.js';
 
 /** Where mappings go: 64 GiB apart from a PUD-aligned base, as in the upper user address space. */
 const BASE = 0x7f00_0000_0000;
@@ -107,6 +111,7 @@ function* doOp(m: Machine, c: Ctx, ps: ProcState, op: Op): KGen<OpResult> {
       const inode = k.inodes.get(ms.file)!;
       const r = yield* sysMmap(c, mm, inode, ps.addrs.get(ms.name)!, ms.length, ms.offset, ms.shared, ms.write);
       if (r.vma) ps.vmas.set(ms.name, r.vma);
+      if (r.vma && ms.userfaultfd) uffdRegister(r.vma);
       return r.result;
     }
     case 'munmap': {
@@ -164,6 +169,18 @@ function* doOp(m: Machine, c: Ctx, ps: ProcState, op: Op): KGen<OpResult> {
     }
     case 'exit':
       return yield* sysExit(c, mm);
+    case 'access': {
+      const ms = ps.specs.get(op.mapping)!;
+      return yield* sysAccess(c, mm, ps.addrs.get(ms.name)! + op.offset, op.write);
+    }
+    case 'gup': {
+      const ms = ps.specs.get(op.mapping)!;
+      return yield* sysGup(c, mm, ps.addrs.get(ms.name)! + op.offset, op.length, op.write, { nowait: op.nowait, fast: op.fast });
+    }
+    case 'pagewalk': {
+      const ms = ps.specs.get(op.mapping)!;
+      return yield* sysPagewalk(c, mm, ps.addrs.get(ms.name)! + op.offset, op.length, op.walker);
+    }
   }
   return 'ok';
 }
@@ -312,6 +329,12 @@ export function describeOp(op: Op): string {
       return `fork() -> ${op.child}`;
     case 'exit':
       return 'exit()';
+    case 'access':
+      return `${op.write ? 'store' : 'load'} ${op.mapping}+0x${op.offset.toString(16)} (TLB)`;
+    case 'gup':
+      return `get_user_pages${op.fast ? '_fast' : ''}(${op.mapping}+0x${op.offset.toString(16)}${op.nowait ? ', FOLL_NOWAIT' : ''})`;
+    case 'pagewalk':
+      return `${op.walker}(${op.mapping}+0x${op.offset.toString(16)})`;
     default:
       return op.op;
   }

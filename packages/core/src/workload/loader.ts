@@ -388,6 +388,7 @@ class Loader {
     if (m.placement !== 'fixed' && m.address !== undefined) this.fail(child(path, 'address'), `only goes with placement: fixed (placement is ${m.placement})`);
     if (m.address !== undefined && m.address + length > TASK_SIZE) this.fail(child(path, 'address'), `mapping ends at 0x${(m.address + length).toString(16)}, past the user address space (0x${TASK_SIZE.toString(16)})`);
     const ms: MappingSpec = { name: m.name, file: m.file, offset: m.offset, length, shared: m.shared, write: m.write, placement: m.placement, mapAtStart: m.mapAtStart };
+    if (m.userfaultfd) ms.userfaultfd = true;
     if (m.address !== undefined) ms.address = m.address;
     return ms;
   }
@@ -472,6 +473,20 @@ class Loader {
         // The child runs its ops on a copy of the parent's mappings, then exits.
         const ops = b.ops.map((o, j) => this.loadOp(o, child(child(bpath, 'ops'), j), proc, inSetup, depth + 1));
         return withExpect({ op: 'fork', child: b.child, ops });
+      }
+      case 'access': {
+        const b = this.parse(opBodySchemas.access, body, bpath);
+        const ms = mapping(b.mapping, child(bpath, 'mapping'));
+        if (b.offset >= ms.length) this.fail(child(bpath, 'offset'), `is past the end of mapping "${ms.name}" (length ${fmtSize(ms.length)})`);
+        return withExpect({ op: 'access', mapping: b.mapping, offset: b.offset, write: b.write });
+      }
+      case 'gup':
+      case 'pagewalk': {
+        const b = kind === 'gup' ? this.parse(opBodySchemas.gup, body, bpath) : this.parse(opBodySchemas.pagewalk, body, bpath);
+        const ms = mapping(b.mapping, child(bpath, 'mapping'));
+        if (b.offset + Math.max(b.length, 1) > ms.length) this.fail(child(bpath, b.length > 0 ? 'length' : 'offset'), `goes past the end of mapping "${ms.name}" (length ${fmtSize(ms.length)})`);
+        if ('walker' in b) return withExpect({ op: 'pagewalk', mapping: b.mapping, walker: b.walker, offset: b.offset, length: b.length });
+        return withExpect({ op: 'gup', mapping: b.mapping, offset: b.offset, length: b.length, write: b.write, nowait: b.nowait, fast: b.fast });
       }
       case 'exit':
         this.parse(opBodySchemas.exit, body, bpath);

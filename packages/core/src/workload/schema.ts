@@ -8,8 +8,8 @@ import { z } from 'zod';
 import { HPAGE_SIZE } from '../model/constants.js';
 
 /** Results an op may `expect` (what the model's system calls and accesses return). */
-export const OP_RESULTS = ['ok', 'SIGBUS', 'ENOMEM', 'EINVAL', 'ENOSPC', 'EEXIST', 'EAGAIN'] as const;
-export const OP_NAMES = ['touch', 'mmap', 'munmap', 'ftruncate', 'fallocate', 'mprotect', 'madvise', 'fork', 'exit', 'loop', 'assert'] as const;
+export const OP_RESULTS = ['ok', 'SIGBUS', 'ENOMEM', 'EINVAL', 'ENOSPC', 'EEXIST', 'EAGAIN', 'EFAULT'] as const;
+export const OP_NAMES = ['touch', 'mmap', 'munmap', 'ftruncate', 'fallocate', 'mprotect', 'madvise', 'fork', 'exit', 'loop', 'assert', 'access', 'gup', 'pagewalk'] as const;
 export type OpName = (typeof OP_NAMES)[number];
 export const PLACEMENTS = ['same', 'fixed', 'random'] as const;
 
@@ -165,6 +165,8 @@ export const mappingSchema = strict({
   placement: enumSchema(PLACEMENTS).default('same'),
   address: sizeSchema({ align: true, max: TASK_SIZE }).optional(),
   mapAtStart: boolSchema.default(true),
+  /** Registered with userfaultfd (UFFDIO_REGISTER_MODE_MISSING) once mapped. */
+  userfaultfd: boolSchema.default(false),
 });
 
 export const processSchema = strict({
@@ -210,6 +212,30 @@ export const opBodySchemas = {
       reserved: intSchema(0).optional(),
       surplus: intSchema(0).optional(),
     }),
+  }),
+  /** A user load/store that uses the CPU's cached translation when there is one (the TLB model). */
+  access: strict({
+    mapping: nameSchema,
+    offset: sizeSchema({ max: TASK_SIZE }).default(0),
+    write: boolSchema.default(true),
+  }),
+  /** get_user_pages on [offset, offset+length) (one huge page when length is 0), then put_page. */
+  gup: strict({
+    mapping: nameSchema,
+    offset: sizeSchema({ max: TASK_SIZE }).default(0),
+    length: sizeSchema({ max: TASK_SIZE }).default(0),
+    write: boolSchema.default(false),
+    /** FOLL_NOWAIT: a fault that would wait returns at once (EAGAIN). */
+    nowait: boolSchema.default(false),
+    /** get_user_pages_fast: the lockless walk with interrupts off first. */
+    fast: boolSchema.default(false),
+  }),
+  /** A page-table walk of the mapping by walk_hugetlb_range(): mincore(2) or /proc/<pid>/smaps. */
+  pagewalk: strict({
+    mapping: nameSchema,
+    walker: enumSchema(['mincore', 'smaps'] as const).default('mincore'),
+    offset: sizeSchema({ max: TASK_SIZE }).default(0),
+    length: sizeSchema({ max: TASK_SIZE }).default(0),
   }),
 } satisfies Record<OpName, z.ZodType>;
 

@@ -22,7 +22,10 @@ export type Op =
   | { op: 'fork'; child: string; ops: Op[]; expect?: string }
   | { op: 'exit'; expect?: string }
   | { op: 'loop'; count: number; ops: Op[] }
-  | { op: 'assert'; pool: PoolAssert };
+  | { op: 'assert'; pool: PoolAssert }
+  | { op: 'access'; mapping: string; offset: number; write: boolean; expect?: string }
+  | { op: 'gup'; mapping: string; offset: number; length: number; write: boolean; nowait: boolean; fast: boolean; expect?: string }
+  | { op: 'pagewalk'; mapping: string; walker: 'mincore' | 'smaps'; offset: number; length: number; expect?: string };
 
 export type Placement = 'same' | 'fixed' | 'random';
 
@@ -39,6 +42,8 @@ export interface MappingSpec {
   address?: number;
   /** Mapped during setup (default) or only by an explicit mmap op. */
   mapAtStart: boolean;
+  /** Registered with userfaultfd (MISSING mode) when mapped. */
+  userfaultfd?: boolean;
 }
 
 export interface ProcessSpec {
