@@ -64,7 +64,7 @@ describe('GUP-fast (lock map A.16)', () => {
     expect(inside.map((s) => s.fn)).toContain('gup_huge_pmd');
     expect(inside.filter((s) => s.access === 'acquire' || s.sleeping)).toEqual([]);
     // The page reference GUP took was dropped again: only the mapping's and the page cache's remain.
-    const page = built.kernel.hstate.pages.find((p) => p.mapcount === 1)!;
+    const page = built.kernel.hstate.pages.find((p) => p?.mapcount === 1)!;
     expect(page.refcount).toBe(2);
   });
 
