@@ -19,6 +19,8 @@ export interface ExploreJson {
   schedules: number;
   exhaustive: boolean;
   elapsedMs: number;
+  /** Wall ms until the first violation was seen (before minimisation and the interleaving count). */
+  firstViolationMs?: number;
   interleavings?: string;
   timedOut?: boolean;
   violations: ViolationJson[];
@@ -41,6 +43,7 @@ function toJson(r: ExploreResult): ExploreJson {
     schedules: r.schedules,
     exhaustive: r.exhaustive,
     elapsedMs: r.elapsedMs,
+    ...(r.firstViolationMs !== undefined ? { firstViolationMs: r.firstViolationMs } : {}),
     ...(r.interleavings !== undefined ? { interleavings: r.interleavings } : {}),
     ...(r.timedOut ? { timedOut: true } : {}),
     violations: r.violations.map((v) => ({

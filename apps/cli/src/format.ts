@@ -42,13 +42,16 @@ export function kinds(r: ExploreJson): string[] {
 export function verdictLine(r: ExploreJson): string {
   const ex = explorerLabel(r.explorer);
   const cut = r.timedOut ? ', time limit reached' : '';
+  const plain = r.interleavings ? `; ${r.interleavings} plain interleavings` : '';
   if (r.violations.length > 0) {
-    return `${r.strategy}: ${plural(r.violations.length, 'violation')} (${kinds(r).join(', ')}) after ${plural(r.schedules, 'schedule')} (${ex}${cut})`;
+    const first = r.firstViolationMs !== undefined ? `, first found in ${fmtInt(r.firstViolationMs)} ms` : '';
+    const exh = r.exhaustive ? ', exhaustive' : '';
+    return `${r.strategy}: ${plural(r.violations.length, 'violation')} (${kinds(r).join(', ')}) after ${plural(r.schedules, 'schedule')} (${ex}${exh}${first}${plain}${cut})`;
   }
   if (r.exhaustive) {
-    return `${r.strategy}: no violation, exhaustive (${ex}, ${plural(r.schedules, 'schedule')}${r.interleavings ? `; ${r.interleavings} plain interleavings` : ''})`;
+    return `${r.strategy}: no violation, exhaustive (${ex}, ${plural(r.schedules, 'schedule')}${plain})`;
   }
-  return `${r.strategy}: no violation in ${plural(r.schedules, 'schedule')} (${ex}, not exhaustive${cut})`;
+  return `${r.strategy}: no violation in ${plural(r.schedules, 'schedule')} (${ex}, not exhaustive${plain}${cut})`;
 }
 
 /** Short cell for matrices: the kinds, or "clean (exhaustive)" / "clean (N)" (N schedules, not exhaustive). */

@@ -43,3 +43,4 @@ export * from './ops/gup.js';
 export * from './ops/uffd.js';
 export * from './ops/walk.js';
 export * from './check/tlb.js';
+export * from './engine/interleavings.js';

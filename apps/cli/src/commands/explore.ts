@@ -42,7 +42,7 @@ export function registerExplore(program: Command, run: Run): void {
     .option('--depth <d>', 'PCT bug depth', intArg('--depth', 1), 3)
     .option('--all', 'keep exploring after the first violation to collect every kind')
     .option('--set <key=value>', 'override a workload parameter (repeatable)', collectSet)
-    .option('--json', 'machine-readable output: {results:[{strategy, workload, explorer, schedules, exhaustive, elapsedMs, interleavings?, violations:[{kind, message, replay, steps}]}]}')
+    .option('--json', 'machine-readable output: {results:[{strategy, workload, explorer, schedules, exhaustive, elapsedMs, firstViolationMs?, interleavings?, violations:[{kind, message, replay, steps}]}]}')
     .addHelpText(
       'after',
       `

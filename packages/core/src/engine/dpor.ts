@@ -33,6 +33,7 @@ import type { SyncStrategy } from '../strategy.js';
 import type { WorkloadSpec } from '../workload/types.js';
 import type { ViolationKind } from './events.js';
 import { LockGraph } from '../check/lockdep.js';
+import { formatLog10, log10Multinomial, stepsPerThread } from './interleavings.js';
 import { findingFrom, runOnce, setDpor, type ExploreOptions, type ExploreResult, type Finding } from './explore.js';
 import { MachineTemplate } from '../workload/build.js';
 
@@ -479,8 +480,11 @@ export function formatCount(c: { count: number; exact: boolean }): string {
  */
 export const PREEMPTION_ROUNDS: readonly number[] = [0, 1, 2, Number.POSITIVE_INFINITY];
 
-/** Step budget of the plain-interleaving count (a second or two on the bigger workloads). */
-export const INTERLEAVING_BUDGET_STEPS = 400_000;
+/**
+ * Step budget of the plain-interleaving count (a fraction of a second): small workloads are
+ * counted exactly; for the others runDpor reports the multinomial estimate (engine/interleavings.ts).
+ */
+export const INTERLEAVING_BUDGET_STEPS = 100_000;
 
 /** explore(spec, strategy, {explorer: 'dpor'}): exhaustive search up to opts.schedules runs. */
 export function runDpor(spec: WorkloadSpec, strategy: SyncStrategy, opts: ExploreOptions = {}): ExploreResult {
@@ -498,6 +502,9 @@ export function runDpor(spec: WorkloadSpec, strategy: SyncStrategy, opts: Explor
   let schedules = 0;
   let exhaustive = false;
   let timedOut = false;
+  let firstViolationMs: number | undefined;
+  /** Largest log10 multinomial of a run's per-thread step counts (the plain-interleaving estimate). */
+  let log10Plain = 0;
   // Preemption-bounded rounds first (small counterexamples, found early), then the full search.
   for (const bound of PREEMPTION_ROUNDS) {
     const left = budget - schedules;
@@ -512,6 +519,8 @@ export function runDpor(spec: WorkloadSpec, strategy: SyncStrategy, opts: Explor
       preemptionBound: bound,
       onProgress: opts.onProgress ? (n) => opts.onProgress!(schedules + n) : undefined,
       onRun: (exec) => {
+        log10Plain = Math.max(log10Plain, log10Multinomial(stepsPerThread(exec.schedule)));
+        if (firstViolationMs === undefined && exec.violations.length > 0) firstViolationMs = Date.now() - t0;
         for (const v of exec.violations) {
           if (found.has(v.kind)) continue;
           found.set(v.kind, findingFrom(spec, strategy, 'dpor', seed, v, exec.schedule, opts.maxSteps, opts.minimize !== false));
@@ -526,7 +535,9 @@ export function runDpor(spec: WorkloadSpec, strategy: SyncStrategy, opts: Explor
   }
   // The plain count runs each schedule with its own lock graph (no history between runs).
   const plain: DporTarget = { run: (sched) => runOnce(spec, strategy, sched, { seed, maxSteps: opts.maxSteps, template }).exec };
-  const interleavings = formatCount(countInterleavings(plain, INTERLEAVING_BUDGET_STEPS));
+  const counted = countInterleavings(plain, INTERLEAVING_BUDGET_STEPS);
+  // Counted one by one when that finished; else the multinomial estimate (when it says more).
+  const interleavings = counted.exact || log10Plain <= Math.log10(counted.count) ? formatCount(counted) : formatLog10(log10Plain);
   return {
     strategy: strategy.name,
     workload: spec.name,
@@ -537,6 +548,7 @@ export function runDpor(spec: WorkloadSpec, strategy: SyncStrategy, opts: Explor
     violations: [...found.values()],
     interleavings,
     ...(timedOut ? { timedOut: true } : {}),
+    ...(firstViolationMs !== undefined ? { firstViolationMs } : {}),
   };
 }
 

@@ -59,6 +59,8 @@ export interface ExploreResult {
   interleavings?: string;
   /** The run stopped on the time limit. */
   timedOut?: boolean;
+  /** Wall ms from the start until the first violation was seen (before minimisation and, for dpor, the interleaving count). */
+  firstViolationMs?: number;
 }
 
 /**
@@ -159,6 +161,7 @@ export function explore(spec: WorkloadSpec, strategy: SyncStrategy, opts: Explor
   let expected = 200;
   let done = 0;
   let timedOut = false;
+  let firstViolationMs: number | undefined;
   const template = new MachineTemplate(spec, strategy, seed);
   for (let i = 0; i < n; i++) {
     if (opts.timeLimitMs !== undefined && Date.now() - t0 > opts.timeLimitMs) {
@@ -170,6 +173,7 @@ export function explore(spec: WorkloadSpec, strategy: SyncStrategy, opts: Explor
     done++;
     expected = Math.max(expected, exec.steps);
     opts.onProgress?.(done);
+    if (firstViolationMs === undefined && exec.violations.length > 0) firstViolationMs = Date.now() - t0;
     for (const v of exec.violations) {
       if (found.has(v.kind)) continue;
       found.set(v.kind, findingFrom(spec, strategy, explorer, seed, v, exec.schedule, opts.maxSteps, opts.minimize !== false));
@@ -185,5 +189,6 @@ export function explore(spec: WorkloadSpec, strategy: SyncStrategy, opts: Explor
     elapsedMs: Date.now() - t0,
     violations: [...found.values()],
     ...(timedOut ? { timedOut } : {}),
+    ...(firstViolationMs !== undefined ? { firstViolationMs } : {}),
   };
 }
