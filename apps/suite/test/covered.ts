@@ -1,2 +1,12 @@
 /** Race workloads that have a matrix test file (test/<name>*.test.ts); coverage.test.ts checks it is the whole catalog. */
-export const COVERED_BY_FILES = ['pmd-unshare-race', 'fault-truncate-race', 'fault-punch-hole-race'];
+export const COVERED_BY_FILES = [
+  'pmd-unshare-race',
+  'fault-truncate-race',
+  'fault-punch-hole-race',
+  // issue #5: split, mremap, fork, MADV_DONTNEED, SysV shm
+  'split-vs-fault',
+  'fork-with-shared-pmd',
+  'mremap-vs-fault',
+  'shm-detach-vs-fault',
+  'madvise-private-vs-fault',
+];

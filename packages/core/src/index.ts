@@ -37,3 +37,6 @@ export * from './sim/costs.js';
 export * from './sim/simulate.js';
 export * from './trace/perfetto.js';
 export * from './engine/workers.js';
+export * from './ops/split.js';
+export * from './ops/mremap.js';
+export * from './ops/shm.js';

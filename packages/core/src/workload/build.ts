@@ -9,6 +9,9 @@ import type { Mm, Vma } from '../model/mm.js';
 import { HPAGE_SIZE, PUD_SIZE } from '../model/constants.js';
 import { sysMmap, sysMunmap, sysTouch, sysFtruncate, sysFallocate, sysMprotect, sysFork, sysExit, sysMadviseDontneed, type OpResult } from '../ops/syscalls.js';
 import type { MappingSpec, Op, WorkloadSpec } from './types.js';
+import { sysMunmapRange, sysMprotectRange } from '../ops/split.js';
+import { sysMremap } from '../ops/mremap.js';
+import { sysShmget, sysShmat, sysShmdt, sysShmctlRmid, shmSegmentOf, shmRunTaskWork } from '../ops/shm.js';
 
 /** Where mappings go: 64 GiB apart from a PUD-aligned base, as in the upper user address space. */
 const BASE = 0x7f00_0000_0000;
@@ -100,13 +103,21 @@ export function buildKernel(spec: WorkloadSpec, strategy: SyncStrategy, opts: Bu
       case 'mmap': {
         const ms = ps.specs.get(op.mapping)!;
         const inode = k.inodes.get(ms.file)!;
+        // A mapping of a SysV shm segment (mapAtStart) is attached with shmat.
+        if (shmSegmentOf(inode)) return yield* doOp(c, ps, { op: 'shmat', mapping: op.mapping });
         const r = yield* sysMmap(c, mm, inode, ps.addrs.get(ms.name)!, ms.length, ms.offset, ms.shared, ms.write);
         if (r.vma) ps.vmas.set(ms.name, r.vma);
         return r.result;
       }
       case 'munmap': {
         const ms = ps.specs.get(op.mapping)!;
+        if (op.offset !== undefined || op.length !== undefined) {
+          const r = yield* sysMunmapRange(c, mm, ps.addrs.get(ms.name)! + (op.offset ?? 0), op.length ?? ms.length);
+          yield* shmRunTaskWork(c);
+          return r;
+        }
         const r = yield* sysMunmap(c, mm, ps.addrs.get(ms.name)!, ms.length);
+        yield* shmRunTaskWork(c);
         ps.vmas.delete(ms.name);
         return r;
       }
@@ -130,8 +141,33 @@ export function buildKernel(spec: WorkloadSpec, strategy: SyncStrategy, opts: Bu
         return yield* sysFallocate(c, k.inodes.get(op.file)!, op.offset, op.length, op.punchHole, op.keepSize);
       case 'mprotect': {
         const ms = ps.specs.get(op.mapping)!;
+        if (op.offset !== undefined || op.length !== undefined) return yield* sysMprotectRange(c, mm, ps.addrs.get(ms.name)! + (op.offset ?? 0), op.length ?? ms.length, op.write);
         return yield* sysMprotect(c, mm, ps.addrs.get(ms.name)!, ms.length, op.write);
       }
+      case 'mremap': {
+        const ms = ps.specs.get(op.mapping)!;
+        const to = ps.specs.get(op.to)!;
+        const r = yield* sysMremap(c, mm, ps.addrs.get(ms.name)!, ms.length, ps.addrs.get(to.name)!, to.length);
+        if (r.vma) {
+          ps.vmas.delete(ms.name);
+          ps.vmas.set(to.name, r.vma);
+        }
+        return r.result;
+      }
+      case 'shmat': {
+        const ms = ps.specs.get(op.mapping)!;
+        const r = yield* sysShmat(c, mm, k.inodes.get(ms.file)!, ps.addrs.get(ms.name)!, ms.write);
+        if (r.vma) ps.vmas.set(ms.name, r.vma);
+        return r.result;
+      }
+      case 'shmdt': {
+        const ms = ps.specs.get(op.mapping)!;
+        const r = yield* sysShmdt(c, mm, ps.addrs.get(ms.name)!);
+        ps.vmas.delete(ms.name);
+        return r;
+      }
+      case 'shmctl':
+        return yield* sysShmctlRmid(c, k.inodes.get(op.file)!);
       case 'madvise': {
         const ms = ps.specs.get(op.mapping)!;
         return yield* sysMadviseDontneed(c, mm, ps.addrs.get(ms.name)!, ms.length);
@@ -157,19 +193,28 @@ export function buildKernel(spec: WorkloadSpec, strategy: SyncStrategy, opts: Bu
         );
         return r.result;
       }
-      case 'exit':
-        return yield* sysExit(c, mm);
+      case 'exit': {
+        const r = yield* sysExit(c, mm);
+        yield* shmRunTaskWork(c);
+        return r;
+      }
     }
     return 'ok';
   }
 
   // Setup: map every mapAtStart mapping, then the setup ops, in one task run to completion first.
   const setupOps: Array<{ ps: ProcState; op: Op }> = [];
+  const shmFiles = spec.files.filter((f) => f.shm).map((f) => k.inodes.get(f.name)!);
   for (const p of spec.processes) for (const m of p.mappings) if (m.mapAtStart) setupOps.push({ ps: procs.get(p.name)!, op: { op: 'mmap', mapping: m.name, expect: 'ok' } });
   for (const s of spec.setup) setupOps.push({ ps: procs.get(s.process)!, op: s.op });
-  if (setupOps.length > 0) {
+  if (setupOps.length > 0 || shmFiles.length > 0) {
     const st = k.spawn('setup', '', (self) =>
       (function* () {
+        // shmget(SHM_HUGETLB) of every shm segment before anything attaches it.
+        for (const inode of shmFiles) {
+          const r = yield* sysShmget({ k, t: self }, inode);
+          if (r !== 'ok') k.report({ kind: 'unexpected-result', message: `setup: shmget(${inode.name}, SHM_HUGETLB) returned ${r}`, thread: self.name });
+        }
         for (const { ps, op } of setupOps) yield* runOp({ k, t: self }, ps, op, 'setup');
       })(),
     );
@@ -218,6 +263,13 @@ export function describeOp(op: Op): string {
       return `mprotect(${op.mapping}, ${op.write ? 'RW' : 'RO'})`;
     case 'madvise':
       return `madvise(${op.mapping}, MADV_DONTNEED)`;
+    case 'mremap':
+      return `mremap(${op.mapping} -> ${op.to})`;
+    case 'shmat':
+    case 'shmdt':
+      return `${op.op}(${op.mapping})`;
+    case 'shmctl':
+      return `shmctl(${op.file}, IPC_RMID)`;
     case 'fork':
       return `fork() -> ${op.child}`;
     case 'exit':

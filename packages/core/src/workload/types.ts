@@ -13,16 +13,20 @@ export interface PoolAssert {
 
 export type Op =
   | { op: 'mmap'; mapping: string; expect?: string }
-  | { op: 'munmap'; mapping: string; expect?: string }
+  | { op: 'munmap'; mapping: string; offset?: number; length?: number; expect?: string }
   | { op: 'touch'; mapping: string; offset: number; length: number; write: boolean; expect?: string }
   | { op: 'ftruncate'; file: string; size: number; expect?: string }
   | { op: 'fallocate'; file: string; offset: number; length: number; punchHole: boolean; keepSize: boolean; expect?: string }
-  | { op: 'mprotect'; mapping: string; write: boolean; expect?: string }
+  | { op: 'mprotect'; mapping: string; write: boolean; offset?: number; length?: number; expect?: string }
   | { op: 'madvise'; mapping: string; advice: 'dontneed'; expect?: string }
   | { op: 'fork'; child: string; ops: Op[]; expect?: string }
   | { op: 'exit'; expect?: string }
   | { op: 'loop'; count: number; ops: Op[] }
-  | { op: 'assert'; pool: PoolAssert };
+  | { op: 'assert'; pool: PoolAssert }
+  | { op: 'mremap'; mapping: string; to: string; expect?: string }
+  | { op: 'shmat'; mapping: string; expect?: string }
+  | { op: 'shmdt'; mapping: string; expect?: string }
+  | { op: 'shmctl'; file: string; cmd: 'rmid'; expect?: string };
 
 export type Placement = 'same' | 'fixed' | 'random';
 
@@ -61,7 +65,7 @@ export interface WorkloadSpec {
   pool: { hugePages: number; overcommit: number };
   /** Size of hugetlb_fault_mutex_table (power of two). */
   faultMutexes: number;
-  files: Array<{ name: string; size: number }>;
+  files: Array<{ name: string; size: number; shm?: boolean }>;
   processes: ProcessSpec[];
   /** Ops run one after another before the threads start (not explored): mappings, prefaults. */
   setup: Array<{ process: string; op: Op }>;
