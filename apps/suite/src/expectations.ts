@@ -335,6 +335,194 @@ export const RACE_EXPECTATIONS: RaceExpectation[] = [
     strategy: 'vma-lock-6.3',
     verdict: { clean: true, exhaustive: false },
     why: 'v6.3.8 handle_userfault takes hugetlb_vma_lock_read before set_current_state and holds it over userfaultfd_huge_must_wait (lock map A.13 W).',
+  // ---- issue #5: split, mremap, fork, MADV_DONTNEED and SysV shm paths ----
+  // split-vs-fault: A mprotects [0, 2 MiB) of a 1 GiB mapping whose PMD table B shares, while B faults through it.
+  {
+    workload: 'split-vs-fault',
+    strategy: 'none',
+    verdict: { clean: true, exhaustive: true },
+    why: 'v5.6 hugetlb_vm_op_split() only checks huge-page alignment; hugetlb_change_protection() on the lower half then meets the shared table and unshares A\'s PUD under i_mmap write (lock map A.8). Unsharing only drops A\'s reference: B\'s pointer, and B\'s reference, stay valid; A\'s own faults are excluded by A\'s mmap_lock (write for mprotect).',
+  },
+  {
+    workload: 'split-vs-fault',
+    strategy: 'i-mmap-rwsem',
+    verdict: { clean: true, exhaustive: true },
+    why: 'As 5.6; B\'s fault holds i_mmap read, so A\'s unshare (i_mmap write) and the fault are even ordered (lock map A.1 I, A.8).',
+  },
+  {
+    workload: 'split-vs-fault',
+    strategy: 'hinode-rwsem',
+    verdict: { clean: true, exhaustive: true },
+    why: 'Seed 004 3/4: hugetlb_change_protection() takes hinode_lock_write(inode, vma, range.start) only when vma_shareable(); after the split the lower half is not, so the unshare runs under i_mmap write alone (lock map A.8 H). Harmless here: only A\'s PUD changes and A\'s faults are excluded by mmap_lock.',
+  },
+  {
+    workload: 'split-vs-fault',
+    strategy: 'vma-lock',
+    verdict: { clean: true, exhaustive: true },
+    why: 'v6.1.15 hugetlb_vm_op_split() -> hugetlb_unshare_pmds(): vma lock write -> i_mmap write -> unshare the PUD around the split address -> flush -> unlocks, before __split_vma() copies the vma (b30c14cd6102, lock map A.17); the new half gets its own vma lock (hugetlb_vm_op_open).',
+  },
+  {
+    workload: 'split-vs-fault',
+    strategy: 'rcu',
+    verdict: { clean: true, exhaustive: true },
+    why: 'As vma-lock (the split path takes no lockless walk).',
+  },
+  {
+    workload: 'split-vs-fault',
+    strategy: 'vma-lock-6.3',
+    verdict: { clean: true, exhaustive: true },
+    why: 'As vma-lock (6.3 did not change the split path; 6.18 moved the unshare into the split itself, 081056dc00a2, not modelled).',
+  },
+  // fork-with-shared-pmd: A forks (its 1 GiB mapping shares a PMD table with B) while C punches a hole and B munmaps.
+  {
+    workload: 'fork-with-shared-pmd',
+    strategy: 'none',
+    verdict: { kinds: ['pte-stale-owner', 'pte-use-after-free'] },
+    why: 'v5.6 copy_hugetlb_page_range() holds only the parent\'s mmap_lock across its huge_pte_offset() walk (lock map A.9 N). C\'s hugetlb_vmdelete_list() unshares the parent\'s (and the linked child\'s) PUD, B\'s munmap drops the last reference and frees the table, and the fork then takes the PTL through its stale src_pte (replay token in the strategy README). Found by the random fallback: DPOR does not finish on this workload (see the plan).',
+  },
+  {
+    workload: 'fork-with-shared-pmd',
+    strategy: 'i-mmap-rwsem',
+    verdict: { clean: true, exhaustive: false },
+    why: 'c0d0381ade79: i_mmap_lock_read() around the non-COW copy loop (lock map A.9 I) keeps every unshare (i_mmap write) out of the walk.',
+  },
+  {
+    workload: 'fork-with-shared-pmd',
+    strategy: 'hinode-rwsem',
+    verdict: { clean: true, exhaustive: false },
+    why: 'Seed 004 3/4: hinode_lock_read(inode, vma, 0) around the copy loop (the vma is shareable). Hole punch takes no hinode_rwsem (lock map A.6 H), so it can still unshare the parent\'s PUD under the walk, but B\'s munmap (unmap_single_vma: hinode_lock_write on a shareable vma) waits for the fork, so the table cannot be freed; while B maps it, the child\'s huge_pte_alloc() shares it again and the copy skips (dst_pte == src_pte).',
+  },
+  {
+    workload: 'fork-with-shared-pmd',
+    strategy: 'vma-lock',
+    verdict: { clean: true, exhaustive: false },
+    why: 'v6.1.15 copy_page_range(): vma_needs_copy() is false for a shared vma without an anon_vma, so the page tables are not copied at all (the child faults); lock map A.9 V.',
+  },
+  {
+    workload: 'fork-with-shared-pmd',
+    strategy: 'rcu',
+    verdict: { clean: true, exhaustive: false },
+    why: 'As vma-lock: v6.1 copy_page_range() skips the shared vma (vma_needs_copy).',
+  },
+  {
+    workload: 'fork-with-shared-pmd',
+    strategy: 'vma-lock-6.3',
+    verdict: { clean: true, exhaustive: false },
+    why: 'As vma-lock: v6.3.8 copy_page_range() skips the shared vma (vma_needs_copy).',
+  },
+  // mremap-vs-fault: A moves its 1 GiB mapping to another 1 GiB-aligned address while B's first fault may share A's table.
+  {
+    workload: 'mremap-vs-fault',
+    strategy: 'none',
+    verdict: { clean: true, exhaustive: true },
+    why: 'v5.6 vma_to_resize() refuses hugetlb vmas: mremap returns -EINVAL (moving hugetlb arrived in 5.16, 550a7d60bd5e); only B\'s fault runs.',
+  },
+  {
+    workload: 'mremap-vs-fault',
+    strategy: 'i-mmap-rwsem',
+    verdict: { clean: true, exhaustive: true },
+    why: 'v5.10.7: mremap of hugetlb is -EINVAL as in 5.6.',
+  },
+  {
+    workload: 'mremap-vs-fault',
+    strategy: 'hinode-rwsem',
+    verdict: { clean: true, exhaustive: true },
+    why: 'Posted on 5.10-rc: mremap of hugetlb is -EINVAL.',
+  },
+  {
+    workload: 'mremap-vs-fault',
+    strategy: 'vma-lock',
+    verdict: { kinds: ['deadlock'] },
+    why: 'v6.1 move_hugetlb_page_tables(): hugetlb_vma_lock_write -> i_mmap_lock_write, then for a present entry in a table that is not shared, huge_pte_alloc(new_vma); the new vma is VM_MAYSHARE, has a vma lock (hugetlb_vm_op_open in copy_vma) and covers the whole destination PUD range, so huge_pte_alloc() calls huge_pmd_share(), which in 6.1 takes i_mmap_lock_read() itself (lock map B.2): recursive locking of i_mmap_rwsem. A alone reaches it (B\'s fault only avoids it when it shares A\'s table first: then A unshares instead of moving).',
+    finding: 'A self-deadlock of mremap() on a 1 GiB-aligned shared hugetlb range in 6.1, from the model; seen in the 6.1.y sources (move_hugetlb_page_tables holds i_mmap_rwsem for write across huge_pte_alloc; huge_pmd_share takes it for read). Not checked against later kernels. 5.16..6.0 (huge_pmd_share relies on the caller\'s i_mmap_rwsem) would not deadlock here.',
+  },
+  {
+    workload: 'mremap-vs-fault',
+    strategy: 'rcu',
+    verdict: { kinds: ['deadlock'] },
+    why: 'As vma-lock: the RFC does not touch mremap or huge_pmd_share.',
+    finding: 'As vma-lock.',
+  },
+  {
+    workload: 'mremap-vs-fault',
+    strategy: 'vma-lock-6.3',
+    verdict: { kinds: ['deadlock'] },
+    why: 'As vma-lock: 6.3 still takes i_mmap_lock_read() in huge_pmd_share() (lock map B.2) and move_hugetlb_page_tables() still holds i_mmap write around huge_pte_alloc() (as read in 6.1.y; 6.3 assumed unchanged).',
+    finding: 'As vma-lock.',
+  },
+  // shm-detach-vs-fault: B shmdts a removed SysV hugetlb segment whose PMD table it shares with A while A faults.
+  {
+    workload: 'shm-detach-vs-fault',
+    strategy: 'none',
+    verdict: { clean: true, exhaustive: true },
+    why: 'ipc/shm.c: a SHM_HUGETLB attach is a shared hugetlb vma (shm_vm_ops around hugetlb_vm_ops), so the detach is the munmap path: __unmap_hugepage_range_final() unshares B\'s PUD under i_mmap write; A keeps its reference and pointer. shm_close() leaves the removed segment alone while A is attached.',
+  },
+  {
+    workload: 'shm-detach-vs-fault',
+    strategy: 'i-mmap-rwsem',
+    verdict: { clean: true, exhaustive: true },
+    why: 'As none; the fault holds i_mmap read.',
+  },
+  {
+    workload: 'shm-detach-vs-fault',
+    strategy: 'hinode-rwsem',
+    verdict: { clean: true, exhaustive: true },
+    why: 'As none; the detach\'s unmap takes hinode_rwsem for write (shareable vma), the fault holds it for read.',
+  },
+  {
+    workload: 'shm-detach-vs-fault',
+    strategy: 'vma-lock',
+    verdict: { clean: true, exhaustive: true },
+    why: 'The detach\'s final unmap takes B\'s vma lock (allocated by hugetlb_reserve_pages in hugetlbfs_file_mmap, under shm_mmap); A\'s fault holds A\'s.',
+  },
+  {
+    workload: 'shm-detach-vs-fault',
+    strategy: 'rcu',
+    verdict: { clean: true, exhaustive: true },
+    why: 'As vma-lock (the RFC changes only lockless walkers and table freeing).',
+  },
+  {
+    workload: 'shm-detach-vs-fault',
+    strategy: 'vma-lock-6.3',
+    verdict: { clean: true, exhaustive: true },
+    why: 'As vma-lock (6.3 changes only the walkers: hugetlb_walk under the vma lock).',
+  },
+  // madvise-private-vs-fault: MADV_DONTNEED on a private 2 MiB mapping races a write fault at the same address, one-page pool.
+  {
+    workload: 'madvise-private-vs-fault',
+    strategy: 'none',
+    verdict: { clean: true, exhaustive: true },
+    why: 'v5.6: can_madv_lru_vma() excludes VM_HUGETLB, MADV_DONTNEED is -EINVAL (lock map A.4), the page stays mapped.',
+  },
+  {
+    workload: 'madvise-private-vs-fault',
+    strategy: 'i-mmap-rwsem',
+    verdict: { clean: true, exhaustive: true },
+    why: 'v5.10.7: -EINVAL as in 5.6.',
+  },
+  {
+    workload: 'madvise-private-vs-fault',
+    strategy: 'hinode-rwsem',
+    verdict: { clean: true, exhaustive: true },
+    why: 'On 5.10-rc: -EINVAL as in 5.6.',
+  },
+  {
+    workload: 'madvise-private-vs-fault',
+    strategy: 'vma-lock',
+    verdict: { kinds: ['data-race', 'unexpected-result'] },
+    why: 'v6.1 zap_page_range_single() -> __unmap_hugepage_range_final(): a private vma has no vma lock, and the page goes back to the pool only at tlb_finish_mmu(), after the locks are dropped (lock map A.4 V). The racing write fault finds the entry gone, needs a page while the old one is still in the mmu_gather, and with a one-page pool gets SIGBUS (fixed in 6.7 by keeping the locks until the pages are freed: 2820b0f09be9). data-race: the fault\'s unlocked huge_ptep_get() after the mutex vs the zap\'s clear (revalidated under the PTL: a KCSAN-style report, as fault-punch-hole-race under none).',
+  },
+  {
+    workload: 'madvise-private-vs-fault',
+    strategy: 'rcu',
+    verdict: { kinds: ['data-race', 'unexpected-result'] },
+    why: 'As vma-lock (the RFC does not touch MADV_DONTNEED).',
+  },
+  {
+    workload: 'madvise-private-vs-fault',
+    strategy: 'vma-lock-6.3',
+    verdict: { kinds: ['data-race', 'unexpected-result'] },
+    why: 'As vma-lock (6.3 unchanged here; the fix is 6.7).',
   },
 ];
 

@@ -63,6 +63,22 @@ export const RACE_PLANS: Record<string, RacePlan> = {
       },
     ]),
   ),
+  // Issue #5 paths. fork-with-shared-pmd is ~3,000 steps per schedule (the 5.6 fork walks all 512
+  // entries of a table the other threads write, and B's munmap walks them again): DPOR cannot
+  // finish, so a short DPOR pass and a random pass (which finds the 5.6 use-after-free within 300).
+  // The other issue #5 workloads are small (exhaustive DPOR in under ~150 schedules); a short
+  // second pass suffices when DPOR found something.
+  ...Object.fromEntries(
+    ['split-vs-fault', 'mremap-vs-fault', 'shm-detach-vs-fault', 'madvise-private-vs-fault'].map((w) => [
+      w,
+      { seed: 1, dpor: { schedules: 3000, timeLimitMs: DPOR_TIME_LIMIT_MS }, fallback: { explorer: 'pct', schedules: 200, seed: 1, pctDepth: 3, timeLimitMs: FALLBACK_TIME_LIMIT_MS } } satisfies RacePlan,
+    ]),
+  ),
+  'fork-with-shared-pmd': {
+    seed: 1,
+    dpor: { schedules: 60, timeLimitMs: DPOR_TIME_LIMIT_MS },
+    fallback: { explorer: 'random', schedules: 300, seed: 1, pctDepth: 3, timeLimitMs: FALLBACK_TIME_LIMIT_MS },
+  },
 };
 
 /** Timed runs: a small size of each perf workload (seed 002's experiment is 48 CPUs, 250 GiB). */

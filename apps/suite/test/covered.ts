@@ -1,2 +1,18 @@
 /** Race workloads that have a matrix test file (test/<name>*.test.ts); coverage.test.ts checks it is the whole catalog. */
-export const COVERED_BY_FILES = ['pmd-unshare-race', 'fault-truncate-race', 'fault-punch-hole-race', 'access-vs-unshare-tlb', 'gup-nowait-vs-unshare', 'gup-fast-vs-unshare', 'walk-vs-unshare', 'uffd-vs-unshare'];
+export const COVERED_BY_FILES = [
+  'pmd-unshare-race',
+  'fault-truncate-race',
+  'fault-punch-hole-race',
+  // issue #5: split, mremap, fork, MADV_DONTNEED, SysV shm
+  'split-vs-fault',
+  'fork-with-shared-pmd',
+  'mremap-vs-fault',
+  'shm-detach-vs-fault',
+  'madvise-private-vs-fault',
+  // issue #5: walkers, GUP, userfaultfd, TLB
+  'access-vs-unshare-tlb',
+  'gup-nowait-vs-unshare',
+  'gup-fast-vs-unshare',
+  'walk-vs-unshare',
+  'uffd-vs-unshare',
+];

@@ -44,3 +44,6 @@ export * from './ops/uffd.js';
 export * from './ops/walk.js';
 export * from './check/tlb.js';
 export * from './engine/interleavings.js';
+export * from './ops/split.js';
+export * from './ops/mremap.js';
+export * from './ops/shm.js';

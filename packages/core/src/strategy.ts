@@ -22,7 +22,7 @@ export interface LockClassInfo {
 }
 
 /** Why a path may unshare PMDs and so takes the design's write-side locks. */
-export type UnshareWhy = 'munmap' | 'exit' | 'madvise' | 'truncate' | 'punch' | 'mprotect' | 'cow-unmap' | 'remove-page';
+export type UnshareWhy = 'munmap' | 'exit' | 'madvise' | 'truncate' | 'punch' | 'mprotect' | 'cow-unmap' | 'remove-page' | 'split' | 'mremap';
 
 /** Where a page-table walk outside the fault path runs. */
 export type WalkContext = 'sleepable' | 'atomic';
@@ -58,6 +58,14 @@ export interface StrategyFeatures {
   truncateMappedPageIsBug: boolean;
   /** MADV_DONTNEED works on hugetlb vmas (5.18+); before, can_madv_lru_vma() refuses it with -EINVAL. */
   madviseDontneed: boolean;
+  /**
+   * hugetlb_vm_op_split() unshares the PMDs of the PUD range around a split address that is not
+   * PUD-aligned (hugetlb_unshare_pmds(), b30c14cd6102, Jan 2023; in 6.1.y by 6.1.15). Before, it
+   * only checks huge-page alignment and a split leaves shared tables under unshareable vmas.
+   */
+  splitUnsharesPmds: boolean;
+  /** mremap() can move a hugetlb vma: move_hugetlb_page_tables() (550a7d60bd5e, 5.16+); before, vma_to_resize() refuses it with -EINVAL. */
+  mremapMovesHugetlb: boolean;
 }
 
 export const BASELINE_FEATURES: StrategyFeatures = {
@@ -76,6 +84,8 @@ export const BASELINE_FEATURES: StrategyFeatures = {
   clearMayshareOnFinalUnmap: true,
   truncateMappedPageIsBug: true,
   madviseDontneed: false,
+  splitUnsharesPmds: false,
+  mremapMovesHugetlb: false,
 };
 
 export interface SyncStrategy {

@@ -311,9 +311,21 @@ export const VMA_LOCK_FEATURES: StrategyFeatures = {
   truncateMappedPageIsBug: false,
   // MADV_DONTNEED for hugetlb arrived in 5.18.
   madviseDontneed: true,
+  // hugetlb_vm_op_split() -> hugetlb_unshare_pmds(): b30c14cd6102 is in 6.1.y (6.1.15).
+  splitUnsharesPmds: true,
+  // move_hugetlb_page_tables() (550a7d60bd5e, 5.16).
+  mremapMovesHugetlb: true,
 };
 
 const isFinal = (why: UnshareWhy) => why === 'munmap' || why === 'exit';
+
+/** The kernel function that takes the vma lock for write on each unsharing path (v6.1.15). */
+const UNSHARE_FN: Partial<Record<UnshareWhy, string>> = {
+  mprotect: 'hugetlb_change_protection',
+  split: 'hugetlb_unshare_pmds',
+  mremap: 'move_hugetlb_page_tables',
+};
+const unshareFn = (why: UnshareWhy): string => UNSHARE_FN[why] ?? '__unmap_hugepage_range_final';
 
 export const vmaLockStrategy: SyncStrategy = {
   name: 'vma-lock',
@@ -353,11 +365,12 @@ export const vmaLockStrategy: SyncStrategy = {
   },
 
   /**
-   * mm/hugetlb.c __unmap_hugepage_range_final() (munmap, exit, MADV_DONTNEED) and
-   * hugetlb_change_protection() (mprotect) @ v6.1.15: hugetlb_vma_lock_write() before i_mmap_rwsem.
+   * mm/hugetlb.c __unmap_hugepage_range_final() (munmap, exit, MADV_DONTNEED),
+   * hugetlb_change_protection() (mprotect), hugetlb_unshare_pmds() (vma split) and
+   * move_hugetlb_page_tables() (mremap) @ v6.1.15: hugetlb_vma_lock_write() before i_mmap_rwsem.
    */
   *unshareBegin(c: Ctx, vma: Vma, why: UnshareWhy): KGen {
-    yield* hugetlbVmaLockWrite(c, vma, why === 'mprotect' ? 'hugetlb_change_protection' : '__unmap_hugepage_range_final');
+    yield* hugetlbVmaLockWrite(c, vma, unshareFn(why));
   },
 
   /**
@@ -371,7 +384,7 @@ export const vmaLockStrategy: SyncStrategy = {
 
   /** mm/hugetlb.c __unmap_hugepage_range_final() without ZAP_FLAG_UNMAP / hugetlb_change_protection() @ v6.1.15: hugetlb_vma_unlock_write() after i_mmap_unlock_write(). */
   *unshareEnd(c: Ctx, vma: Vma, why: UnshareWhy): KGen {
-    if (!isFinal(why)) yield* hugetlbVmaUnlock(c, vma, 'write', why === 'mprotect' ? 'hugetlb_change_protection' : '__unmap_hugepage_range_final');
+    if (!isFinal(why)) yield* hugetlbVmaUnlock(c, vma, 'write', unshareFn(why));
   },
 
   /** fs/hugetlbfs/inode.c hugetlb_vmdelete_list() @ v6.1.15: hugetlb_vma_trylock_write(); on failure the vma is skipped. */

@@ -27,7 +27,23 @@ describe('catalog', () => {
       expect(e.description.length).toBeGreaterThan(0);
       expect(e.tags.length).toBeGreaterThan(0);
     }
-    expect(entries.map((e) => e.name)).toEqual(['access-vs-unshare-tlb', 'fault-punch-hole-race', 'fault-truncate-race', 'fork-and-fault', 'gup-fast-vs-unshare', 'gup-nowait-vs-unshare', 'map-fault-unmap', 'pmd-unshare-race', 'uffd-vs-unshare', 'walk-vs-unshare']);
+    expect(entries.map((e) => e.name)).toEqual([
+      'access-vs-unshare-tlb',
+      'fault-punch-hole-race',
+      'fault-truncate-race',
+      'fork-and-fault',
+      'fork-with-shared-pmd',
+      'gup-fast-vs-unshare',
+      'gup-nowait-vs-unshare',
+      'madvise-private-vs-fault',
+      'map-fault-unmap',
+      'mremap-vs-fault',
+      'pmd-unshare-race',
+      'shm-detach-vs-fault',
+      'split-vs-fault',
+      'uffd-vs-unshare',
+      'walk-vs-unshare',
+    ]);
     expect(entries.find((e) => e.name === 'map-fault-unmap')!.params).toEqual({ processes: 4, fileSize: '2GiB', placement: 'same', prefill: 'true' });
   });
 
@@ -66,9 +82,9 @@ describe('catalog', () => {
 
   const races = entries.filter((e) => e.tags.includes('race'));
   const issue5 = ['access-vs-unshare-tlb', 'gup-fast-vs-unshare', 'gup-nowait-vs-unshare', 'uffd-vs-unshare', 'walk-vs-unshare'];
-  it('the race workloads are the ones of the seeds and of issue 5 (walkers, TLB)', () => {
-    expect(races.map((e) => e.name)).toEqual(['access-vs-unshare-tlb', 'fault-punch-hole-race', 'fault-truncate-race', 'gup-fast-vs-unshare', 'gup-nowait-vs-unshare', 'pmd-unshare-race', 'uffd-vs-unshare', 'walk-vs-unshare']);
-    expect(races.filter((e) => e.tags.includes('issue-5')).map((e) => e.name)).toEqual(issue5);
+  it('the race workloads are the ones of the seeds and of issue 5', () => {
+    expect(races.filter((e) => !e.tags.includes('issue-5')).map((e) => e.name)).toEqual(['fault-punch-hole-race', 'fault-truncate-race', 'pmd-unshare-race']);
+    for (const w of issue5) expect(races.map((e) => e.name)).toContain(w);
   });
 
   for (const name of ['fault-punch-hole-race', 'fault-truncate-race', 'pmd-unshare-race', ...issue5]) {

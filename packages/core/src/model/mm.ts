@@ -3,6 +3,8 @@ import { HPAGE_ORDER, HPAGE_SIZE, PAGE_SHIFT } from './constants.js';
 import type { Inode } from './inode.js';
 import type { PmdTable } from './pgtable.js';
 import type { ResvMap } from './resv.js';
+import type { KGen } from '../engine/step.js';
+import type { Ctx } from '../ops/ctx.js';
 
 export interface VmaFlags {
   /** VM_SHARED */
@@ -11,6 +13,15 @@ export interface VmaFlags {
   mayshare: boolean;
   /** VM_WRITE */
   write: boolean;
+}
+
+/** vm_operations_struct hooks a wrapper adds around hugetlb_vm_ops (ipc/shm.c shm_vm_ops). */
+export interface VmOpsWrapper {
+  readonly name: string;
+  /** vm_ops->open: a copy of the vma was made (fork, split, mremap). */
+  open(c: Ctx, vma: Vma): KGen;
+  /** vm_ops->close: remove_vma(). */
+  close(c: Ctx, vma: Vma): KGen;
 }
 
 /** struct anon_vma with its rwsem (private mappings). */
@@ -31,6 +42,8 @@ export class Vma {
   resvUnmapped = false;
   /** Unlinked from the mm (munmap/exit done). */
   dead = false;
+  /** vm_ops wrapping hugetlb_vm_ops (SysV shm: shm_vm_ops' shm_open/shm_close), or null for a plain hugetlbfs mapping. */
+  vmOps: VmOpsWrapper | null = null;
   /** Storage for a strategy's per-VMA state (e.g. the hugetlb vma_lock in vm_private_data). */
   readonly ext: Record<string, unknown> = {};
   constructor(

@@ -225,7 +225,8 @@ export function* hugePmdUnshare(c: Ctx, mm: Mm, addr: number, p: PtePtr): KGen<b
     label: () => `page_count(pmd${p.table.pfn})`,
     cost: 'step',
     run: () => {
-      c.k.bus.emit('pte:access', { t: c.t, ptep: p, write: false, fn, what: 'read' });
+      // page_count() is an atomic read of the table page's refcount, not of a PTE (move_hugetlb_page_tables calls this without the PTL).
+      c.k.bus.emit('pte:access', { t: c.t, ptep: p, write: false, fn, what: 'ptl' });
       shared = p.table.refcount > 1;
     },
   };

@@ -2,7 +2,7 @@
 import type { KGen } from '../engine/step.js';
 import type { Ctx } from './ctx.js';
 import { lockIt, unlockIt, rd, wr, upd, work } from './ctx.js';
-import { Vma, Mm, type VmaFlags } from '../model/mm.js';
+import { Vma, Mm, type VmaFlags, type VmOpsWrapper } from '../model/mm.js';
 import type { Inode } from '../model/inode.js';
 import { HPAGE_SIZE, HPAGE_ORDER, PAGE_SHIFT, PUD_SIZE, pudAlignDown } from '../model/constants.js';
 import { PTE_WRITE, PTE_PRESENT, PTE_MIGRATION, PTE_HWPOISON } from '../model/pgtable.js';
@@ -19,7 +19,7 @@ export type OpResult = string;
 const faultToResult = (r: FaultResult): OpResult => (r === 'ok' || r === 'retry' ? 'ok' : r === 'oom' ? 'SIGBUS' : r === 'sigbus' ? 'SIGBUS' : 'SIGBUS');
 
 /** mm/mmap.c mmap_region() + fs/hugetlbfs/inode.c hugetlbfs_file_mmap() @ v5.6: map [addr, addr+len) of inode at file offset. */
-export function* sysMmap(c: Ctx, mm: Mm, inode: Inode, addr: number, len: number, offset: number, shared: boolean, write = true): KGen<{ result: OpResult; vma: Vma | null }> {
+export function* sysMmap(c: Ctx, mm: Mm, inode: Inode, addr: number, len: number, offset: number, shared: boolean, write = true, vmOps: VmOpsWrapper | null = null): KGen<{ result: OpResult; vma: Vma | null }> {
   const fn = 'mmap_region';
   if (addr % HPAGE_SIZE || len % HPAGE_SIZE || offset % HPAGE_SIZE || len <= 0) return { result: 'EINVAL', vma: null };
   yield* lockIt(c, mm.mmapLock, 'write', 'vm_mmap_pgoff');
@@ -29,6 +29,11 @@ export function* sysMmap(c: Ctx, mm: Mm, inode: Inode, addr: number, len: number
   }
   const flags: VmaFlags = { shared, mayshare: shared, write };
   const vma = new Vma(c.k.id(), mm, addr, addr + len, offset / 2 ** PAGE_SHIFT, inode, flags);
+  // A wrapper's f_op->mmap (shm_mmap) counts the attach first (__shm_open), then calls hugetlbfs_file_mmap().
+  if (vmOps) {
+    vma.vmOps = vmOps;
+    yield* vmOps.open(c, vma);
+  }
   // hugetlbfs_file_mmap(): inode_lock, reserve, extend i_size.
   yield* lockIt(c, inode.iRwsem, 'write', 'hugetlbfs_file_mmap');
   const from = offset / HPAGE_SIZE;
@@ -41,6 +46,7 @@ export function* sysMmap(c: Ctx, mm: Mm, inode: Inode, addr: number, len: number
   }
   yield* unlockIt(c, inode.iRwsem, 'write', 'hugetlbfs_file_mmap');
   if (!ok) {
+    if (vmOps) yield* vmOps.close(c, vma);
     yield* unlockIt(c, mm.mmapLock, 'write', 'vm_mmap_pgoff');
     return { result: 'ENOMEM', vma: null };
   }
@@ -59,7 +65,7 @@ function hexr(a: number, len: number): string {
 }
 
 /** mm/mmap.c unmap_region() + remove_vma() @ v5.6 for whole hugetlb vmas (mmap_lock held for write by the caller, or exit). */
-function* unmapVmas(c: Ctx, mm: Mm, vmas: Vma[], why: 'munmap' | 'exit'): KGen {
+export function* unmapVmas(c: Ctx, mm: Mm, vmas: Vma[], why: 'munmap' | 'exit'): KGen {
   // detach_vmas_to_be_unmapped()
   for (const v of vmas) {
     v.dead = true;
@@ -77,11 +83,14 @@ function* unmapVmas(c: Ctx, mm: Mm, vmas: Vma[], why: 'munmap' | 'exit'): KGen {
     yield* hugetlbFreePgdRange(c, mm, v.start, v.end);
   }
   yield* tlbFinishMmu(c, g);
-  // remove_vma() -> hugetlb_vm_op_close()
-  for (const v of vmas) yield* hugetlbVmOpClose(c, v);
+  // remove_vma() -> hugetlb_vm_op_close() (through a wrapper's close, e.g. shm_close, when there is one)
+  for (const v of vmas) {
+    yield* hugetlbVmOpClose(c, v);
+    if (v.vmOps) yield* v.vmOps.close(c, v);
+  }
 }
 
-/** mm/mmap.c __do_munmap() @ v5.6 (whole vmas; splitting a hugetlb vma is not modelled yet). */
+/** mm/mmap.c __do_munmap() @ v5.6 on whole vmas (a range that splits a vma: ops/split.ts sysMunmapRange). */
 export function* sysMunmap(c: Ctx, mm: Mm, addr: number, len: number): KGen<OpResult> {
   yield* lockIt(c, mm.mmapLock, 'write', '__do_munmap');
   const vmas = mm.vmas.filter((v) => v.start < addr + len && v.end > addr);
@@ -256,7 +265,8 @@ export function* copyHugetlbPageRange(c: Ctx, dst: Mm, src: Mm, vma: Vma, dvma: 
   const fn = 'copy_hugetlb_page_range';
   const s = c.k.strategy;
   const cow = !vma.flags.shared && vma.flags.write;
-  if (!cow && !s.features.forkCopiesShared) return 'ok';
+  // 6.1 copy_page_range(): vma_needs_copy() is false without an anon_vma (shared vmas never have one): the child faults.
+  if (!s.features.forkCopiesShared && !vma.anonVma) return 'ok';
   if (!cow && s.forkCopyBegin) yield* s.forkCopyBegin(c, vma);
   for (let addr = vma.start; addr < vma.end; addr += HPAGE_SIZE) {
     const srcPte = yield* hugePteOffset(c, src, addr, fn);
@@ -297,6 +307,9 @@ export function* sysFork(c: Ctx, parent: Mm, childName: string): KGen<{ result: 
     const dv = new Vma(c.k.id(), child, v.start, v.end, v.pgoff, v.file, { ...v.flags });
     // reset_vma_resv_huge_pages(): the child has no reservations of its own.
     c.k.strategy.initVma?.(c.k, dv);
+    // vm_ops->open on the copy (a wrapper such as shm_open counts the new attach).
+    dv.vmOps = v.vmOps;
+    if (dv.vmOps) yield* dv.vmOps.open(c, dv);
     child.vmas.push(dv);
     yield* lockIt(c, v.file.iMmapRwsem, 'write', 'dup_mmap');
     yield* wr(c, 'dup_mmap', v.file.iMmapObj, `vma_interval_tree_insert_after(${childName})`);

@@ -15,6 +15,9 @@ import { sysAccess } from '../ops/tlb.js';
 import { sysGup } from '../ops/gup.js';
 import { sysPagewalk } from '../ops/walk.js';
 import { uffdRegister } from '../ops/uffd.js';
+import { sysMunmapRange, sysMprotectRange } from '../ops/split.js';
+import { sysMremap } from '../ops/mremap.js';
+import { sysShmget, sysShmat, sysShmdt, sysShmctlRmid, shmSegmentOf, shmRunTaskWork } from '../ops/shm.js';
 
 /** Where mappings go: 64 GiB apart from a PUD-aligned base, as in the upper user address space. */
 const BASE = 0x7f00_0000_0000;
@@ -109,6 +112,8 @@ function* doOp(m: Machine, c: Ctx, ps: ProcState, op: Op): KGen<OpResult> {
     case 'mmap': {
       const ms = ps.specs.get(op.mapping)!;
       const inode = k.inodes.get(ms.file)!;
+      // A mapping of a SysV shm segment (mapAtStart) is attached with shmat.
+      if (shmSegmentOf(inode)) return yield* doOp(m, c, ps, { op: 'shmat', mapping: op.mapping });
       const r = yield* sysMmap(c, mm, inode, ps.addrs.get(ms.name)!, ms.length, ms.offset, ms.shared, ms.write);
       if (r.vma) ps.vmas.set(ms.name, r.vma);
       if (r.vma && ms.userfaultfd) uffdRegister(r.vma);
@@ -116,7 +121,13 @@ function* doOp(m: Machine, c: Ctx, ps: ProcState, op: Op): KGen<OpResult> {
     }
     case 'munmap': {
       const ms = ps.specs.get(op.mapping)!;
+      if (op.offset !== undefined || op.length !== undefined) {
+        const r = yield* sysMunmapRange(c, mm, ps.addrs.get(ms.name)! + (op.offset ?? 0), op.length ?? ms.length);
+        yield* shmRunTaskWork(c);
+        return r;
+      }
       const r = yield* sysMunmap(c, mm, ps.addrs.get(ms.name)!, ms.length);
+      yield* shmRunTaskWork(c);
       ps.vmas.delete(ms.name);
       return r;
     }
@@ -140,8 +151,33 @@ function* doOp(m: Machine, c: Ctx, ps: ProcState, op: Op): KGen<OpResult> {
       return yield* sysFallocate(c, k.inodes.get(op.file)!, op.offset, op.length, op.punchHole, op.keepSize);
     case 'mprotect': {
       const ms = ps.specs.get(op.mapping)!;
+      if (op.offset !== undefined || op.length !== undefined) return yield* sysMprotectRange(c, mm, ps.addrs.get(ms.name)! + (op.offset ?? 0), op.length ?? ms.length, op.write);
       return yield* sysMprotect(c, mm, ps.addrs.get(ms.name)!, ms.length, op.write);
     }
+    case 'mremap': {
+      const ms = ps.specs.get(op.mapping)!;
+      const to = ps.specs.get(op.to)!;
+      const r = yield* sysMremap(c, mm, ps.addrs.get(ms.name)!, ms.length, ps.addrs.get(to.name)!, to.length);
+      if (r.vma) {
+        ps.vmas.delete(ms.name);
+        ps.vmas.set(to.name, r.vma);
+      }
+      return r.result;
+    }
+    case 'shmat': {
+      const ms = ps.specs.get(op.mapping)!;
+      const r = yield* sysShmat(c, mm, k.inodes.get(ms.file)!, ps.addrs.get(ms.name)!, ms.write);
+      if (r.vma) ps.vmas.set(ms.name, r.vma);
+      return r.result;
+    }
+    case 'shmdt': {
+      const ms = ps.specs.get(op.mapping)!;
+      const r = yield* sysShmdt(c, mm, ps.addrs.get(ms.name)!);
+      ps.vmas.delete(ms.name);
+      return r;
+    }
+    case 'shmctl':
+      return yield* sysShmctlRmid(c, k.inodes.get(op.file)!);
     case 'madvise': {
       const ms = ps.specs.get(op.mapping)!;
       return yield* sysMadviseDontneed(c, mm, ps.addrs.get(ms.name)!, ms.length);
@@ -167,8 +203,11 @@ function* doOp(m: Machine, c: Ctx, ps: ProcState, op: Op): KGen<OpResult> {
       );
       return r.result;
     }
-    case 'exit':
-      return yield* sysExit(c, mm);
+    case 'exit': {
+      const r = yield* sysExit(c, mm);
+      yield* shmRunTaskWork(c);
+      return r;
+    }
     case 'access': {
       const ms = ps.specs.get(op.mapping)!;
       return yield* sysAccess(c, mm, ps.addrs.get(ms.name)! + op.offset, op.write);
@@ -200,9 +239,15 @@ function setupMachine(spec: WorkloadSpec, strategy: SyncStrategy, seed: number, 
   const setupOps: Array<{ ps: ProcState; op: Op }> = [];
   for (const p of spec.processes) for (const x of p.mappings) if (x.mapAtStart) setupOps.push({ ps: m.procs.get(p.name)!, op: { op: 'mmap', mapping: x.name, expect: 'ok' } });
   for (const s of spec.setup) setupOps.push({ ps: m.procs.get(s.process)!, op: s.op });
-  if (setupOps.length > 0) {
+  const shmFiles = spec.files.filter((f) => f.shm).map((f) => k.inodes.get(f.name)!);
+  if (setupOps.length > 0 || shmFiles.length > 0) {
     const st = k.spawn('setup', '', (self) =>
       (function* () {
+        // shmget(SHM_HUGETLB) of every shm segment before anything attaches it.
+        for (const inode of shmFiles) {
+          const r = yield* sysShmget({ k, t: self }, inode);
+          if (r !== 'ok') k.report({ kind: 'unexpected-result', message: `setup: shmget(${inode.name}, SHM_HUGETLB) returned ${r}`, thread: self.name });
+        }
         for (const { ps, op } of setupOps) yield* runOp(m, { k, t: self }, ps, op, 'setup');
       })(),
     );
@@ -329,6 +374,13 @@ export function describeOp(op: Op): string {
       return `fork() -> ${op.child}`;
     case 'exit':
       return 'exit()';
+    case 'mremap':
+      return `mremap(${op.mapping} -> ${op.to})`;
+    case 'shmat':
+    case 'shmdt':
+      return `${op.op}(${op.mapping})`;
+    case 'shmctl':
+      return `shmctl(${op.file}, IPC_RMID)`;
     case 'access':
       return `${op.write ? 'store' : 'load'} ${op.mapping}+0x${op.offset.toString(16)} (TLB)`;
     case 'gup':

@@ -171,6 +171,8 @@ class Loader {
   /** Field paths whose value came from a parameter, for messages. */
   private fromParam = new Map<string, string>();
   private files = new Map<string, number>();
+  /** Files that are SysV shm segments (files[].shm). */
+  private shmFiles = new Set<string>();
   private procs = new Map<string, ProcInfo>();
   private threadNames = new Set<string>();
   private forkChildren = new Map<string, string>();
@@ -218,6 +220,7 @@ class Loader {
     for (const [i, f] of top.files.entries()) {
       if (this.files.has(f.name)) this.fail(`files[${i}].name`, `duplicate file name "${f.name}"`);
       this.files.set(f.name, f.size);
+      if (f.shm) this.shmFiles.add(f.name);
     }
 
     const processes: ProcessSpec[] = [];
@@ -276,7 +279,7 @@ class Loader {
       params: Object.fromEntries(this.params),
       pool: { hugePages: 0, overcommit: top.pool.overcommit },
       faultMutexes: top.faultMutexes,
-      files: [...this.files].map(([name, size]) => ({ name, size })),
+      files: [...this.files].map(([name, size]) => (this.shmFiles.has(name) ? { name, size, shm: true } : { name, size })),
       processes,
       setup,
       threads,
@@ -387,6 +390,7 @@ class Loader {
     if (m.placement === 'fixed' && m.address === undefined) this.fail(child(path, 'address'), 'is required with placement: fixed');
     if (m.placement !== 'fixed' && m.address !== undefined) this.fail(child(path, 'address'), `only goes with placement: fixed (placement is ${m.placement})`);
     if (m.address !== undefined && m.address + length > TASK_SIZE) this.fail(child(path, 'address'), `mapping ends at 0x${(m.address + length).toString(16)}, past the user address space (0x${TASK_SIZE.toString(16)})`);
+    if (this.shmFiles.has(m.file) && (m.offset !== 0 || length !== fileSize || !m.shared)) this.fail(path, `mapping "${m.name}" of shm segment "${m.file}" must be shared and cover the whole segment (shmat maps all of it)`);
     const ms: MappingSpec = { name: m.name, file: m.file, offset: m.offset, length, shared: m.shared, write: m.write, placement: m.placement, mapAtStart: m.mapAtStart };
     if (m.userfaultfd) ms.userfaultfd = true;
     if (m.address !== undefined) ms.address = m.address;
@@ -434,16 +438,43 @@ class Loader {
         const length = b.length === 0 ? 0 : Math.ceil(end / HPAGE_SIZE) * HPAGE_SIZE - Math.floor(b.offset / HPAGE_SIZE) * HPAGE_SIZE;
         return withExpect({ op: 'touch', mapping: b.mapping, offset: b.offset, length, write: b.write });
       }
-      case 'mmap':
-      case 'munmap': {
+      case 'mmap': {
         const b = this.parse(opBodySchemas[kind], body, bpath);
-        mapping(b.mapping, child(bpath, 'mapping'));
+        const ms = mapping(b.mapping, child(bpath, 'mapping'));
+        if (this.shmFiles.has(ms.file)) this.fail(child(bpath, 'mapping'), `mapping "${ms.name}" is of shm segment "${ms.file}": attach it with shmat`);
         return withExpect({ op: kind, mapping: b.mapping });
+      }
+      case 'munmap': {
+        const b = this.parse(opBodySchemas.munmap, body, bpath);
+        const ms = mapping(b.mapping, child(bpath, 'mapping'));
+        return withExpect({ op: 'munmap', mapping: b.mapping, ...this.part(ms, b.offset, b.length, bpath) });
       }
       case 'mprotect': {
         const b = this.parse(opBodySchemas.mprotect, body, bpath);
-        mapping(b.mapping, child(bpath, 'mapping'));
-        return withExpect({ op: 'mprotect', mapping: b.mapping, write: b.write });
+        const ms = mapping(b.mapping, child(bpath, 'mapping'));
+        return withExpect({ op: 'mprotect', mapping: b.mapping, write: b.write, ...this.part(ms, b.offset, b.length, bpath) });
+      }
+      case 'mremap': {
+        const b = this.parse(opBodySchemas.mremap, body, bpath);
+        const ms = mapping(b.mapping, child(bpath, 'mapping'));
+        const to = mapping(b.to, child(bpath, 'to'));
+        if (to === ms) this.fail(child(bpath, 'to'), 'must name another mapping (the destination)');
+        if (to.file !== ms.file || to.offset !== ms.offset || to.shared !== ms.shared || to.write !== ms.write) this.fail(child(bpath, 'to'), `mapping "${to.name}" must map the same file at the same offset with the same shared/write flags as "${ms.name}"`);
+        if (to.mapAtStart) this.fail(child(bpath, 'to'), `mapping "${to.name}" is the destination: give it mapAtStart: false`);
+        return withExpect({ op: 'mremap', mapping: b.mapping, to: b.to });
+      }
+      case 'shmat':
+      case 'shmdt': {
+        const b = this.parse(opBodySchemas[kind], body, bpath);
+        const ms = mapping(b.mapping, child(bpath, 'mapping'));
+        if (!this.shmFiles.has(ms.file)) this.fail(child(bpath, 'mapping'), `mapping "${ms.name}" maps "${ms.file}", which is not a shm segment (files[].shm: true)`);
+        return withExpect({ op: kind, mapping: b.mapping });
+      }
+      case 'shmctl': {
+        const b = this.parse(opBodySchemas.shmctl, body, bpath);
+        const f = file(b.file, child(bpath, 'file'));
+        if (!this.shmFiles.has(f)) this.fail(child(bpath, 'file'), `"${f}" is not a shm segment (files[].shm: true)`);
+        return withExpect({ op: 'shmctl', file: f, cmd: b.cmd });
       }
       case 'madvise': {
         const b = this.parse(opBodySchemas.madvise, body, bpath);
@@ -505,6 +536,15 @@ class Loader {
         return { op: 'assert', pool };
       }
     }
+  }
+
+  /** The optional offset/length of a partial munmap or mprotect, checked against the mapping. */
+  private part(ms: MappingSpec, offset: number | undefined, length: number | undefined, at: string): { offset?: number; length?: number } {
+    if (offset === undefined && length === undefined) return {};
+    const off = offset ?? 0;
+    const len = length ?? ms.length - off;
+    if (len <= 0 || off + len > ms.length) this.fail(child(at, length !== undefined ? 'length' : 'offset'), `range past the end of mapping "${ms.name}" (length ${fmtSize(ms.length)}; offset ${fmtSize(off)}, length ${fmtSize(len)})`);
+    return { offset: off, length: len };
   }
 
   /** pool.hugePages: auto = every file's pages, plus every private writable mapping's own pages. */

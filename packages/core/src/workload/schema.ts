@@ -8,8 +8,8 @@ import { z } from 'zod';
 import { HPAGE_SIZE } from '../model/constants.js';
 
 /** Results an op may `expect` (what the model's system calls and accesses return). */
-export const OP_RESULTS = ['ok', 'SIGBUS', 'ENOMEM', 'EINVAL', 'ENOSPC', 'EEXIST', 'EAGAIN', 'EFAULT'] as const;
-export const OP_NAMES = ['touch', 'mmap', 'munmap', 'ftruncate', 'fallocate', 'mprotect', 'madvise', 'fork', 'exit', 'loop', 'assert', 'access', 'gup', 'pagewalk'] as const;
+export const OP_RESULTS = ['ok', 'SIGBUS', 'ENOMEM', 'EINVAL', 'ENOSPC', 'EEXIST', 'EAGAIN', 'EFAULT', 'EIDRM'] as const;
+export const OP_NAMES = ['touch', 'mmap', 'munmap', 'ftruncate', 'fallocate', 'mprotect', 'madvise', 'fork', 'exit', 'loop', 'assert', 'access', 'gup', 'pagewalk', 'mremap', 'shmat', 'shmdt', 'shmctl'] as const;
 export type OpName = (typeof OP_NAMES)[number];
 export const PLACEMENTS = ['same', 'fixed', 'random'] as const;
 
@@ -152,6 +152,8 @@ export const fileSchema = strict({
   name: nameSchema,
   /** ftruncate()d to this size at start: a multiple of 2 MiB (hugetlbfs_setattr refuses other sizes). */
   size: sizeSchema({ align: true, max: TASK_SIZE }),
+  /** A SysV shm segment (shmget SHM_HUGETLB at start) instead of a hugetlbfs file: mapped with shmat/shmdt. */
+  shm: boolSchema.default(false),
 });
 
 export const mappingSchema = strict({
@@ -191,7 +193,12 @@ export const opBodySchemas = {
     write: boolSchema.default(true),
   }),
   mmap: strict({ mapping: nameSchema }),
-  munmap: strict({ mapping: nameSchema }),
+  munmap: strict({
+    mapping: nameSchema,
+    /** Part of the mapping (bytes from its start, 2 MiB aligned): a partial munmap splits the vma. */
+    offset: sizeSchema({ align: true, max: TASK_SIZE }).optional(),
+    length: sizeSchema({ align: true, positive: true, max: TASK_SIZE }).optional(),
+  }),
   ftruncate: strict({ file: nameSchema, size: sizeSchema({ align: true, max: TASK_SIZE }) }),
   fallocate: strict({
     file: nameSchema,
@@ -200,11 +207,25 @@ export const opBodySchemas = {
     punchHole: boolSchema.default(false),
     keepSize: boolSchema.optional(),
   }),
-  mprotect: strict({ mapping: nameSchema, write: boolSchema }),
+  mprotect: strict({
+    mapping: nameSchema,
+    write: boolSchema,
+    /** Part of the mapping (bytes from its start, 2 MiB aligned): a partial mprotect splits the vma. */
+    offset: sizeSchema({ align: true, max: TASK_SIZE }).optional(),
+    length: sizeSchema({ align: true, positive: true, max: TASK_SIZE }).optional(),
+  }),
   madvise: strict({ mapping: nameSchema, advice: enumSchema(['dontneed'] as const).default('dontneed') }),
   fork: strict({ child: nameSchema, ops: listSchema(z.unknown()).default([]) }),
   exit: strict({}),
   loop: strict({ count: intSchema(1, 1_000_000), ops: listSchema(z.unknown()) }),
+  /** mremap(MREMAP_MAYMOVE | MREMAP_FIXED) of the whole mapping to the address (and length) of mapping `to` (same file and offset). */
+  mremap: strict({ mapping: nameSchema, to: nameSchema }),
+  /** shmat() of a shm file's segment at the mapping's address (the mapping covers the whole segment). */
+  shmat: strict({ mapping: nameSchema }),
+  /** shmdt() of the segment attached at the mapping's address. */
+  shmdt: strict({ mapping: nameSchema }),
+  /** shmctl(IPC_RMID) of a shm file's segment: destroyed at the last detach. */
+  shmctl: strict({ file: nameSchema, cmd: enumSchema(['rmid'] as const).default('rmid') }),
   assert: strict({
     pool: strict({
       total: intSchema(0).optional(),

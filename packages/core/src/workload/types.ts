@@ -13,11 +13,11 @@ export interface PoolAssert {
 
 export type Op =
   | { op: 'mmap'; mapping: string; expect?: string }
-  | { op: 'munmap'; mapping: string; expect?: string }
+  | { op: 'munmap'; mapping: string; offset?: number; length?: number; expect?: string }
   | { op: 'touch'; mapping: string; offset: number; length: number; write: boolean; expect?: string }
   | { op: 'ftruncate'; file: string; size: number; expect?: string }
   | { op: 'fallocate'; file: string; offset: number; length: number; punchHole: boolean; keepSize: boolean; expect?: string }
-  | { op: 'mprotect'; mapping: string; write: boolean; expect?: string }
+  | { op: 'mprotect'; mapping: string; write: boolean; offset?: number; length?: number; expect?: string }
   | { op: 'madvise'; mapping: string; advice: 'dontneed'; expect?: string }
   | { op: 'fork'; child: string; ops: Op[]; expect?: string }
   | { op: 'exit'; expect?: string }
@@ -25,7 +25,11 @@ export type Op =
   | { op: 'assert'; pool: PoolAssert }
   | { op: 'access'; mapping: string; offset: number; write: boolean; expect?: string }
   | { op: 'gup'; mapping: string; offset: number; length: number; write: boolean; nowait: boolean; fast: boolean; expect?: string }
-  | { op: 'pagewalk'; mapping: string; walker: 'mincore' | 'smaps'; offset: number; length: number; expect?: string };
+  | { op: 'pagewalk'; mapping: string; walker: 'mincore' | 'smaps'; offset: number; length: number; expect?: string }
+  | { op: 'mremap'; mapping: string; to: string; expect?: string }
+  | { op: 'shmat'; mapping: string; expect?: string }
+  | { op: 'shmdt'; mapping: string; expect?: string }
+  | { op: 'shmctl'; file: string; cmd: 'rmid'; expect?: string };
 
 export type Placement = 'same' | 'fixed' | 'random';
 
@@ -66,7 +70,7 @@ export interface WorkloadSpec {
   pool: { hugePages: number; overcommit: number };
   /** Size of hugetlb_fault_mutex_table (power of two). */
   faultMutexes: number;
-  files: Array<{ name: string; size: number }>;
+  files: Array<{ name: string; size: number; shm?: boolean }>;
   processes: ProcessSpec[];
   /** Ops run one after another before the threads start (not explored): mappings, prefaults. */
   setup: Array<{ process: string; op: Op }>;

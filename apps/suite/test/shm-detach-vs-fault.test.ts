@@ -1,0 +1,2 @@
+import { raceMatrix } from './matrix.js';
+raceMatrix('shm-detach-vs-fault');
