@@ -335,6 +335,7 @@ export const RACE_EXPECTATIONS: RaceExpectation[] = [
     strategy: 'vma-lock-6.3',
     verdict: { clean: true, exhaustive: false },
     why: 'v6.3.8 handle_userfault takes hugetlb_vma_lock_read before set_current_state and holds it over userfaultfd_huge_must_wait (lock map A.13 W).',
+  },
   // ---- issue #5: split, mremap, fork, MADV_DONTNEED and SysV shm paths ----
   // split-vs-fault: A mprotects [0, 2 MiB) of a 1 GiB mapping whose PMD table B shares, while B faults through it.
   {
