@@ -185,7 +185,7 @@ describe('one-line errors naming the field', () => {
     ['unknown mapping in op', mutate((w) => (w.threads[0].ops = [{ munmap: { mapping: 'n' } }])), /threads\[0\]\.ops\[0\]\.munmap\.mapping: no mapping "n" in process "A" \(did you mean "m"\?\)/],
     ['unknown op', mutate((w) => (w.threads[0].ops = [{ tuch: { mapping: 'm' } }])), /threads\[0\]\.ops\[0\]\.tuch: unknown op \(did you mean "touch"\?\)/],
     ['two ops in one item', mutate((w) => (w.threads[0].ops = [{ mmap: { mapping: 'm' }, munmap: { mapping: 'm' } }])), /threads\[0\]\.ops\[0\]: one op per item, got mmap and munmap/],
-    ['bad expect', mutate((w) => (w.threads[0].ops[0].expect = 'EFAULT')), /threads\[0\]\.ops\[0\]\.expect: expected one of ok, SIGBUS/],
+    ['bad expect', mutate((w) => (w.threads[0].ops[0].expect = 'EPERM')), /threads\[0\]\.ops\[0\]\.expect: expected one of ok, SIGBUS/],
     ['expect on loop', mutate((w) => (w.threads[0].ops = [{ loop: { count: 2, ops: [{ exit: {} }] }, expect: 'ok' }])), /ops\[0\]\.expect: loop has no result/],
     ['touch past the mapping', mutate((w) => (w.threads[0].ops = [{ touch: { mapping: 'm', offset: '4MiB' } }])), /threads\[0\]\.ops\[0\]\.touch\.offset: touches past the end of mapping "m"/],
     ['duplicate process', mutate((w) => (w.processes[1].name = 'A${i}', w.processes.push({ name: 'A1' }))), /processes\[2\]\.name: duplicate process name "A1"/],

@@ -27,7 +27,7 @@ describe('catalog', () => {
       expect(e.description.length).toBeGreaterThan(0);
       expect(e.tags.length).toBeGreaterThan(0);
     }
-    expect(entries.map((e) => e.name)).toEqual(['fault-punch-hole-race', 'fault-truncate-race', 'fork-and-fault', 'map-fault-unmap', 'pmd-unshare-race']);
+    expect(entries.map((e) => e.name)).toEqual(['fault-punch-hole-race', 'fault-truncate-race', 'fork-and-fault', 'hwpoison-vs-fault', 'map-fault-unmap', 'migrate-vs-fault-anon', 'migrate-vs-fault-file', 'migrate-vs-unshare', 'pmd-unshare-race']);
     expect(entries.find((e) => e.name === 'map-fault-unmap')!.params).toEqual({ processes: 4, fileSize: '2GiB', placement: 'same', prefill: 'true' });
   });
 
@@ -65,11 +65,11 @@ describe('catalog', () => {
   });
 
   const races = entries.filter((e) => e.tags.includes('race'));
-  it('the race workloads are the ones of the seeds', () => {
-    expect(races.map((e) => e.name)).toEqual(['fault-punch-hole-race', 'fault-truncate-race', 'pmd-unshare-race']);
+  it('the race workloads are the ones of the seeds and of issue #5', () => {
+    expect(races.map((e) => e.name)).toEqual(['fault-punch-hole-race', 'fault-truncate-race', 'hwpoison-vs-fault', 'migrate-vs-fault-anon', 'migrate-vs-fault-file', 'migrate-vs-unshare', 'pmd-unshare-race']);
   });
 
-  for (const name of ['fault-punch-hole-race', 'fault-truncate-race', 'pmd-unshare-race']) {
+  for (const name of ['fault-punch-hole-race', 'fault-truncate-race', 'pmd-unshare-race', 'hwpoison-vs-fault', 'migrate-vs-fault-anon', 'migrate-vs-fault-file', 'migrate-vs-unshare']) {
     it(`${name}: small enough for exhaustive exploration, and one sequential schedule is clean`, () => {
       const w: WorkloadSpec = loadCatalogWorkload(name);
       expect(w.threads.length).toBeGreaterThanOrEqual(2);

@@ -9,6 +9,8 @@ import type { Mm, Vma } from '../model/mm.js';
 import { HPAGE_SIZE, PUD_SIZE } from '../model/constants.js';
 import { sysMmap, sysMunmap, sysTouch, sysFtruncate, sysFallocate, sysMprotect, sysFork, sysExit, sysMadviseDontneed, type OpResult } from '../ops/syscalls.js';
 import type { MappingSpec, Op, WorkloadSpec } from './types.js';
+import { sysMovePages } from '../ops/migrate.js';
+import { sysMadviseHwpoison } from '../ops/hwpoison.js';
 
 /** Where mappings go: 64 GiB apart from a PUD-aligned base, as in the upper user address space. */
 const BASE = 0x7f00_0000_0000;
@@ -159,6 +161,11 @@ export function buildKernel(spec: WorkloadSpec, strategy: SyncStrategy, opts: Bu
       }
       case 'exit':
         return yield* sysExit(c, mm);
+      case 'migrate':
+      case 'hwpoison': {
+        const addr = ps.addrs.get(op.mapping)! + op.offset;
+        return op.op === 'migrate' ? yield* sysMovePages(c, mm, addr) : yield* sysMadviseHwpoison(c, mm, addr);
+      }
     }
     return 'ok';
   }
@@ -222,6 +229,10 @@ export function describeOp(op: Op): string {
       return `fork() -> ${op.child}`;
     case 'exit':
       return 'exit()';
+    case 'migrate':
+      return `move_pages(${op.mapping}+0x${op.offset.toString(16)})`;
+    case 'hwpoison':
+      return `madvise(${op.mapping}+0x${op.offset.toString(16)}, MADV_HWPOISON)`;
     default:
       return op.op;
   }

@@ -22,7 +22,9 @@ export type Op =
   | { op: 'fork'; child: string; ops: Op[]; expect?: string }
   | { op: 'exit'; expect?: string }
   | { op: 'loop'; count: number; ops: Op[] }
-  | { op: 'assert'; pool: PoolAssert };
+  | { op: 'assert'; pool: PoolAssert }
+  | { op: 'migrate'; mapping: string; offset: number; expect?: string }
+  | { op: 'hwpoison'; mapping: string; offset: number; expect?: string };
 
 export type Placement = 'same' | 'fixed' | 'random';
 
