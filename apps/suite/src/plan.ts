@@ -27,6 +27,13 @@ export interface PerfPlan {
 const DPOR_TIME_LIMIT_MS = 150_000;
 const FALLBACK_TIME_LIMIT_MS = 60_000;
 
+/** Issue #5 migration workloads: DPOR capped (not exhaustive at any affordable budget), then a fixed random pass. */
+const MIGRATION_PLAN: RacePlan = {
+  seed: 1,
+  dpor: { schedules: 200, timeLimitMs: DPOR_TIME_LIMIT_MS },
+  fallback: { explorer: 'random', schedules: 100, seed: 1, pctDepth: 3, timeLimitMs: FALLBACK_TIME_LIMIT_MS },
+};
+
 /**
  * Race workloads. `--all` semantics: every explorer keeps going after the first violation, so a
  * cell's verdict is the set of every kind its budget reaches, not just the first one.
@@ -77,6 +84,17 @@ export const RACE_PLANS: Record<string, RacePlan> = {
   'fork-with-shared-pmd': {
     seed: 1,
     dpor: { schedules: 60, timeLimitMs: DPOR_TIME_LIMIT_MS },
+    fallback: { explorer: 'random', schedules: 300, seed: 1, pctDepth: 3, timeLimitMs: FALLBACK_TIME_LIMIT_MS },
+  },
+  // Issue #5. The migration workloads do not finish exhaustively at any affordable budget (up to
+  // 10 migrate_pages() passes, each interleaving with the fault's retry loop): a few seconds of CPU per cell.
+  'migrate-vs-fault-file': MIGRATION_PLAN,
+  'migrate-vs-fault-anon': MIGRATION_PLAN,
+  'migrate-vs-unshare': MIGRATION_PLAN,
+  // 2,300-3,100 schedules exhaust it (10-20 s per strategy).
+  'hwpoison-vs-fault': {
+    seed: 1,
+    dpor: { schedules: 4000, timeLimitMs: DPOR_TIME_LIMIT_MS },
     fallback: { explorer: 'random', schedules: 300, seed: 1, pctDepth: 3, timeLimitMs: FALLBACK_TIME_LIMIT_MS },
   },
 };

@@ -15,4 +15,9 @@ export const COVERED_BY_FILES = [
   'gup-fast-vs-unshare',
   'walk-vs-unshare',
   'uffd-vs-unshare',
+  // issue #5: migration and memory failure
+  'migrate-vs-fault-file',
+  'migrate-vs-fault-anon',
+  'migrate-vs-unshare',
+  'hwpoison-vs-fault',
 ];

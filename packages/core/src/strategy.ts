@@ -24,6 +24,19 @@ export interface LockClassInfo {
 /** Why a path may unshare PMDs and so takes the design's write-side locks. */
 export type UnshareWhy = 'munmap' | 'exit' | 'madvise' | 'truncate' | 'punch' | 'mprotect' | 'cow-unmap' | 'remove-page' | 'split' | 'mremap';
 
+/** Why an rmap unmap runs: page migration (unmap_and_move_huge_page) or memory failure (hwpoison_user_mappings). */
+export type RmapWhy = 'migrate' | 'hwpoison';
+
+/** What a design's rmapUnmapBegin() took before try_to_unmap(). */
+export interface RmapUnmapLock {
+  /** try_to_unmap() runs with TTU_RMAP_LOCKED: the rmap walk takes no i_mmap_rwsem / anon_vma lock itself. */
+  rmapLocked: boolean;
+  /** Held until after remove_migration_ptes(), whose walk is then rmap-locked too (5.7 migration). */
+  heldAcrossRemove: boolean;
+  /** The design's own record for rmapUnmapEnd() (e.g. the address_space it locked). */
+  state?: unknown;
+}
+
 /** Where a page-table walk outside the fault path runs. */
 export type WalkContext = 'sleepable' | 'atomic';
 
@@ -154,6 +167,24 @@ export interface SyncStrategy {
 
   /** A PMD table whose last reference went away: free it now (default) or after an RCU grace period. */
   freeTable?(c: Ctx, table: PmdTable): KGen;
+
+  // ---- migration and memory failure (issue #5) ----
+
+  /**
+   * unmap_and_move_huge_page() / hwpoison_user_mappings(): the page is locked and mapped; take the
+   * design's mapping lock before try_to_unmap() (5.7: hugetlb_page_mapping_lock_write(); 5.10/6.1:
+   * i_mmap_trylock_write() for file pages; hinode: hinode_rwsem write). null = could not lock
+   * (migration: -EAGAIN; memory failure: unmap fails). Default (5.6): nothing, a normal rmap walk.
+   */
+  rmapUnmapBegin?(c: Ctx, page: HugePage, why: RmapWhy): KGen<RmapUnmapLock | null>;
+  /** ...release it: after try_to_unmap(), or after remove_migration_ptes() if heldAcrossRemove. */
+  rmapUnmapEnd?(c: Ctx, page: HugePage, why: RmapWhy, lock: RmapUnmapLock): KGen;
+  /** try_to_unmap_one() / try_to_migrate_one(), PTL held, before huge_pmd_unshare() of a file page: may it unshare? false aborts the rmap walk (6.1: hugetlb_vma_trylock_write). */
+  rmapUnshareLock?(c: Ctx, vma: Vma, why: RmapWhy): KGen<boolean>;
+  /** ...right after huge_pmd_unshare() (6.1: hugetlb_vma_unlock_write). */
+  rmapUnshareUnlock?(c: Ctx, vma: Vma, why: RmapWhy): KGen;
+  /** migration_entry_wait_huge(), PTL held, after the recheck: drop what the fault holds across the wait (6.3: hugetlb_vma_unlock_read). */
+  migrationWaitUnlock?(c: Ctx, vma: Vma): KGen;
 }
 
 /** The baseline: Linux 5.6, before i_mmap_rwsem was held across faults. No extra locks. */
@@ -184,6 +215,7 @@ export const STRATEGY_HOOKS = [
   'unshareBegin', 'unshareBeforeIMmapUnlock', 'unshareEnd',
   'truncateBegin', 'truncateEnd', 'vmdeleteLockVma', 'vmdeleteUnlockVma', 'removeMappedPage',
   'forkCopyBegin', 'forkCopyEnd', 'walkBegin', 'walkEnd', 'freeTable',
+  'rmapUnmapBegin', 'rmapUnmapEnd', 'rmapUnshareLock', 'rmapUnshareUnlock', 'migrationWaitUnlock',
 ] as const satisfies ReadonlyArray<keyof SyncStrategy>;
 
 /** Allowed values of the features that are not booleans. */

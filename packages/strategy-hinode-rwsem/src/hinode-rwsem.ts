@@ -28,6 +28,8 @@ import {
   type KGen,
   type Kernel,
   type Mutex,
+  type RmapUnmapLock,
+  type RmapWhy,
   type StrategyFeatures,
   type SyncStrategy,
   type Thread,
@@ -208,6 +210,24 @@ function* forkCopyEnd(c: Ctx, src: Vma): KGen {
   yield* hinodeUnlock(c, src.file, 'read', 'copy_hugetlb_page_range');
 }
 
+/**
+ * mm/migrate.c unmap_and_move_huge_page() and mm/memory-failure.c hwpoison_user_mappings() @ hinode
+ * 3/4 (lock map A.10/A.11 H): for a file page, hinode_lock_write(mapping->host, NULL, 0) with the
+ * page lock held, then a normal try_to_unmap() (rmap walk under i_mmap_rwsem read); anon pages take
+ * nothing. This page lock -> hinode_rwsem nesting is the ABBA Mike Kravetz withdrew the series for.
+ */
+function* rmapUnmapBegin(c: Ctx, page: HugePage, why: RmapWhy): KGen<RmapUnmapLock | null> {
+  const mapping = page.anon ? null : page.mapping;
+  if (mapping) yield* hinodeLockWrite(c, mapping, null, 0, why === 'migrate' ? 'unmap_and_move_huge_page' : 'hwpoison_user_mappings');
+  return { rmapLocked: false, heldAcrossRemove: false, state: mapping };
+}
+
+/** ...hinode_unlock_write() right after try_to_unmap() (hinode 3/4). */
+function* rmapUnmapEnd(c: Ctx, _page: HugePage, why: RmapWhy, lock: RmapUnmapLock): KGen {
+  const mapping = lock.state as Inode | null;
+  if (mapping) yield* hinodeUnlock(c, mapping, 'write', why === 'migrate' ? 'unmap_and_move_huge_page' : 'hwpoison_user_mappings');
+}
+
 /** The hinode_rwsem design as posted (lock map column H). */
 export const hinodeRwsemStrategy: SyncStrategy = {
   name: 'hinode-rwsem',
@@ -234,4 +254,6 @@ export const hinodeRwsemStrategy: SyncStrategy = {
   removeMappedPage,
   forkCopyBegin,
   forkCopyEnd,
+  rmapUnmapBegin,
+  rmapUnmapEnd,
 };

@@ -16,8 +16,12 @@ import {
   HPAGE_ORDER,
   hugetlbVmdeleteList,
   lockIt,
+  trylockIt,
   unlockIt,
+  wr,
   type Ctx,
+  type RmapUnmapLock,
+  type RmapWhy,
   type HugePage,
   type Inode,
   type KGen,
@@ -39,8 +43,8 @@ export interface IMmapRwsemOptions {
    * file through the anon_vma), on contention dropped the page lock, raised the mapcount (Hugh
    * Dickins' objection in seed 003), slept in i_mmap_lock_write() and relocked the page, and
    * kept i_mmap_rwsem across try_to_unmap(TTU_RMAP_LOCKED) and remove_migration_ptes().
-   * Core does not model migration or memory failure yet, so both forms behave the same on every
-   * path modelled today; the option is recorded for reports.
+   * The forms differ only there (the strategy's rmapUnmapBegin/End hooks); on every other path
+   * they behave the same.
    */
   form?: IMmapRwsemForm;
 }
@@ -97,6 +101,92 @@ function* removeMappedPage(c: Ctx, inode: Inode, _page: HugePage, idx: number, m
   yield* unlockIt(c, inode.iMmapRwsem, 'write', fn);
 }
 
+// ---- migration and memory failure: hugetlb_page_mapping_lock_write() ----
+
+/** What hugetlb_page_mapping_lock_write() locked: the address_space whose i_mmap_rwsem is held for write. */
+interface MappingLocked {
+  mapping: Inode;
+}
+
+/**
+ * mm/hugetlb.c _get_hugetlb_page_mapping() @ v5.7 (c0d0381ade79): page_mapping(), or for an
+ * anonymous page the file of the first vma found in its anon_vma (page_lock_anon_vma_read).
+ */
+function* getHugetlbPageMapping(c: Ctx, page: HugePage): KGen<Inode | null> {
+  const fn = '_get_hugetlb_page_mapping';
+  if (page.mapping) return page.mapping;
+  const av = page.anonVma;
+  if (!page.anon || !av) return null;
+  yield* lockIt(c, av.rwsem, 'read', fn);
+  let mapping: Inode | null = null;
+  yield { fn, obj: av.objId, access: 'read', label: 'anon_vma_interval_tree_foreach(): first vma->vm_file->f_mapping', run: () => (mapping = av.vmas.find((v) => v.addrOfIndex(page.index) >= 0)?.file ?? null) };
+  yield* unlockIt(c, av.rwsem, 'read', fn);
+  return mapping;
+}
+
+/**
+ * mm/hugetlb.c hugetlb_page_mapping_lock_write() @ v5.7 (c0d0381ade79), page locked on entry:
+ * i_mmap_trylock_write(); on contention the hack Hugh Dickins questioned in seed 003: raise the
+ * mapcount, unlock the page, i_mmap_lock_write(), lock the page again, drop the mapcount; give up
+ * if the page is no longer mapped, retry if its mapping changed.
+ */
+function* pageMappingLockWrite57(c: Ctx, page: HugePage): KGen<Inode | null> {
+  const fn = 'hugetlb_page_mapping_lock_write';
+  let mapping = yield* getHugetlbPageMapping(c, page);
+  for (;;) {
+    if (!mapping) return null;
+    if (yield* trylockIt(c, mapping.iMmapRwsem, 'write', fn)) return mapping;
+    yield* wr(c, fn, page.objId, `atomic_inc(&page ${page.id}->_mapcount) [hack]`, 'atomic');
+    page.mapcount++;
+    yield* unlockIt(c, page.lock, 'write', fn);
+    yield* lockIt(c, mapping.iMmapRwsem, 'write', fn);
+    yield* lockIt(c, page.lock, 'write', fn);
+    let mapped = false;
+    yield { fn, obj: page.objId, access: 'write', label: `atomic_add_negative(-1, &page ${page.id}->_mapcount)`, cost: 'atomic', run: () => (mapped = --page.mapcount > 0) };
+    if (!mapped) {
+      yield* unlockIt(c, mapping.iMmapRwsem, 'write', fn);
+      return null;
+    }
+    const again: Inode | null = yield* getHugetlbPageMapping(c, page);
+    if (again === mapping) return mapping;
+    yield* unlockIt(c, mapping.iMmapRwsem, 'write', fn);
+    mapping = again;
+  }
+}
+
+/**
+ * mm/hugetlb.c hugetlb_page_mapping_lock_write() @ v5.10.7 (after 336bf30eb765): file pages only
+ * (the callers skip PageAnon), "Due to locking order, we can only trylock_write".
+ */
+function* pageMappingLockWrite510(c: Ctx, page: HugePage): KGen<Inode | null> {
+  const mapping = page.mapping;
+  if (!mapping) return null;
+  return (yield* trylockIt(c, mapping.iMmapRwsem, 'write', 'hugetlb_page_mapping_lock_write')) ? mapping : null;
+}
+
+/**
+ * mm/migrate.c unmap_and_move_huge_page() / mm/memory-failure.c hwpoison_user_mappings(): 5.7..5.9
+ * lock the mapping of every hugetlb page (anon ones through the anon_vma) and, in migration, keep
+ * it across remove_migration_ptes(); 5.10.7 only trylocks file pages and releases it right after
+ * try_to_unmap(); anon pages take the normal rmap walk (anon_vma lock). try_to_unmap() runs with
+ * TTU_RMAP_LOCKED whenever the mapping is locked.
+ */
+function rmapUnmapBeginFor(form: IMmapRwsemForm) {
+  return function* rmapUnmapBegin(c: Ctx, page: HugePage, why: RmapWhy): KGen<RmapUnmapLock | null> {
+    if (form === '5.10' && page.anon) return { rmapLocked: false, heldAcrossRemove: false };
+    const mapping = form === '5.7' ? yield* pageMappingLockWrite57(c, page) : yield* pageMappingLockWrite510(c, page);
+    if (!mapping) return null;
+    const state: MappingLocked = { mapping };
+    return { rmapLocked: true, heldAcrossRemove: form === '5.7' && why === 'migrate', state };
+  };
+}
+
+/** i_mmap_unlock_write(mapping) after try_to_unmap() (5.10.7, and 5.7 memory failure) or after remove_migration_ptes() (5.7 migration). */
+function* rmapUnmapEnd(c: Ctx, _page: HugePage, why: RmapWhy, lock: RmapUnmapLock): KGen {
+  const st = lock.state as MappingLocked | undefined;
+  if (st) yield* unlockIt(c, st.mapping.iMmapRwsem, 'write', why === 'migrate' ? 'unmap_and_move_huge_page' : 'hwpoison_user_mappings');
+}
+
 /**
  * mm/hugetlb.c copy_hugetlb_page_range() @ v5.10.7, non-COW (shared) mapping: i_mmap_lock_read()
  * around the whole copy loop, because huge_pte_alloc() on the child may share a PMD table and
@@ -115,7 +205,7 @@ const DESCRIPTIONS: Record<IMmapRwsemForm, string> = {
   '5.10':
     'i_mmap_rwsem held for read across hugetlb faults (c0d0381ade79 + 87bf91d39bb5), as in v5.10.7: faults take it before huge_pte_alloc(), truncation writes i_size under it; migration/memory-failure only trylock it (336bf30eb765). CVE-2021-4002 (no TLB flush at unshare) present.',
   '5.7':
-    'i_mmap_rwsem held for read across hugetlb faults (c0d0381ade79 + 87bf91d39bb5), as first merged in 5.7 (5.7..5.9): as v5.10.7 on every modelled path; differs only in migration/memory-failure (hugetlb_page_mapping_lock_write() before 336bf30eb765), not modelled yet.',
+    'i_mmap_rwsem held for read across hugetlb faults (c0d0381ade79 + 87bf91d39bb5), as first merged in 5.7 (5.7..5.9): as v5.10.7 except in migration/memory-failure, where hugetlb_page_mapping_lock_write() (before 336bf30eb765) also locks the file of anon pages, may drop the page lock to sleep on i_mmap_rwsem, and migration keeps it across remove_migration_ptes().',
 };
 
 /** Build the i_mmap_rwsem strategy in one of its kernel forms ('5.10' is the default, named 'i-mmap-rwsem'). */
@@ -137,6 +227,8 @@ export function createIMmapRwsemStrategy(opts: IMmapRwsemOptions = {}): SyncStra
     removeMappedPage,
     forkCopyBegin,
     forkCopyEnd,
+    rmapUnmapBegin: rmapUnmapBeginFor(form),
+    rmapUnmapEnd,
   };
 }
 

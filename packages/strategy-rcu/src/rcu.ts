@@ -73,4 +73,13 @@ export const hugetlbWalkStrategy: SyncStrategy = composeStrategy(vmaLockStrategy
   *walkEnd(c: Ctx, vma: Vma, _where: WalkContext): KGen {
     yield* hugetlbVmaUnlock(c, vma, 'read', 'hugetlb_walk');
   },
+
+  /**
+   * mm/migrate.c __migration_entry_wait_huge() @ v6.3.8: hugetlb_fault() keeps the vma lock across
+   * the wait ("needed to guard the huge_pte_lockptr()"); it is dropped after the recheck under the
+   * PTL, before sleeping on the page.
+   */
+  *migrationWaitUnlock(c: Ctx, vma: Vma): KGen {
+    yield* hugetlbVmaUnlock(c, vma, 'read', 'migration_entry_wait_huge');
+  },
 });

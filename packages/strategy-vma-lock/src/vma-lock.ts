@@ -27,6 +27,8 @@ import {
   type KGen,
   type Kernel,
   type Mutex,
+  type RmapUnmapLock,
+  type RmapWhy,
   type StrategyFeatures,
   type SyncStrategy,
   type Thread,
@@ -284,6 +286,27 @@ export function* hugetlbUnmapFileFolio(c: Ctx, inode: Inode, page: HugePage, ind
   yield* unlockIt(c, inode.iMmapRwsem, 'write', fn);
 }
 
+// ---- migration and memory failure ----
+
+/**
+ * mm/migrate.c unmap_and_move_huge_page() and mm/memory-failure.c hwpoison_user_mappings() @ v6.1.15
+ * (lock map A.10/A.11 V): for a file page, hugetlb_page_mapping_lock_write() = i_mmap_trylock_write()
+ * with the page lock held (failure: -EAGAIN / "could not lock mapping"), try_to_migrate() or
+ * try_to_unmap() with TTU_RMAP_LOCKED, i_mmap_unlock_write(); anon pages: a normal rmap walk.
+ */
+function* rmapUnmapBegin(c: Ctx, page: HugePage, _why: RmapWhy): KGen<RmapUnmapLock | null> {
+  if (page.anon) return { rmapLocked: false, heldAcrossRemove: false };
+  const mapping = page.mapping;
+  if (!mapping || !(yield* trylockIt(c, mapping.iMmapRwsem, 'write', 'hugetlb_page_mapping_lock_write'))) return null;
+  return { rmapLocked: true, heldAcrossRemove: false, state: mapping };
+}
+
+/** ...i_mmap_unlock_write(mapping) right after the unmap (v6.1.15). */
+function* rmapUnmapEnd(c: Ctx, _page: HugePage, why: RmapWhy, lock: RmapUnmapLock): KGen {
+  const mapping = lock.state as Inode | undefined;
+  if (mapping) yield* unlockIt(c, mapping.iMmapRwsem, 'write', why === 'migrate' ? 'unmap_and_move_huge_page' : 'hwpoison_user_mappings');
+}
+
 // ---- the strategy ----
 
 /** Linux v6.1.15 features (lock map column V). */
@@ -400,6 +423,23 @@ export const vmaLockStrategy: SyncStrategy = {
   /** fs/hugetlbfs/inode.c remove_inode_single_folio() -> hugetlb_unmap_file_folio() @ v6.1.15 (fault mutex held). */
   removeMappedPage(c: Ctx, inode: Inode, page: HugePage, idx: number, mutex: Mutex): KGen {
     return hugetlbUnmapFileFolio(c, inode, page, idx, mutex);
+  },
+
+  rmapUnmapBegin,
+  rmapUnmapEnd,
+
+  /**
+   * mm/rmap.c try_to_migrate_one() / try_to_unmap_one() @ v6.1.15, hugetlb file page, PTL held:
+   * "Lock order dictates acquiring vma_lock BEFORE i_mmap_rwsem. We can only try lock here and
+   * fail if unsuccessful": hugetlb_vma_trylock_write(); failure ends the rmap walk.
+   */
+  *rmapUnshareLock(c: Ctx, vma: Vma, why: RmapWhy): KGen<boolean> {
+    return yield* hugetlbVmaTrylockWrite(c, vma, why === 'migrate' ? 'try_to_migrate_one' : 'try_to_unmap_one');
+  },
+
+  /** ...hugetlb_vma_unlock_write() right after huge_pmd_unshare() (v6.1.15). */
+  *rmapUnshareUnlock(c: Ctx, vma: Vma, why: RmapWhy): KGen {
+    yield* hugetlbVmaUnlock(c, vma, 'write', why === 'migrate' ? 'try_to_migrate_one' : 'try_to_unmap_one');
   },
 
   /** mm/hugetlb.c copy_hugetlb_page_range() @ v6.1.15, non-COW mapping: hugetlb_vma_lock_read(src_vma) around the loop. */

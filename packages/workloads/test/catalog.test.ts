@@ -35,8 +35,12 @@ describe('catalog', () => {
       'fork-with-shared-pmd',
       'gup-fast-vs-unshare',
       'gup-nowait-vs-unshare',
+      'hwpoison-vs-fault',
       'madvise-private-vs-fault',
       'map-fault-unmap',
+      'migrate-vs-fault-anon',
+      'migrate-vs-fault-file',
+      'migrate-vs-unshare',
       'mremap-vs-fault',
       'pmd-unshare-race',
       'shm-detach-vs-fault',
@@ -81,7 +85,7 @@ describe('catalog', () => {
   });
 
   const races = entries.filter((e) => e.tags.includes('race'));
-  const issue5 = ['access-vs-unshare-tlb', 'gup-fast-vs-unshare', 'gup-nowait-vs-unshare', 'uffd-vs-unshare', 'walk-vs-unshare'];
+  const issue5 = ['access-vs-unshare-tlb', 'gup-fast-vs-unshare', 'gup-nowait-vs-unshare', 'uffd-vs-unshare', 'walk-vs-unshare', 'hwpoison-vs-fault', 'migrate-vs-fault-anon', 'migrate-vs-fault-file', 'migrate-vs-unshare'];
   it('the race workloads are the ones of the seeds and of issue 5', () => {
     expect(races.filter((e) => !e.tags.includes('issue-5')).map((e) => e.name)).toEqual(['fault-punch-hole-race', 'fault-truncate-race', 'pmd-unshare-race']);
     for (const w of issue5) expect(races.map((e) => e.name)).toContain(w);

@@ -27,6 +27,7 @@ export interface ProtectionDecl {
 export const DATA_RACE_DECLARATIONS: readonly ProtectionDecl[] = [
   { prefix: 'pmd:', lock: 'ptlock', note: 'PMD-table entries: huge_pte_lock(), the split PMD lock of the table page (the same lock for every mm sharing it)' },
   { prefix: 'i_mmap:', lock: 'i_mmap_rwsem', note: 'mapping->i_mmap interval tree: i_mmap_rwsem (write to modify, read to walk)' },
+  { prefix: 'anon_vma:', lock: 'anon_vma->rwsem', note: 'the anon_vma interval tree (anon_vma_chain): anon_vma_lock_write to link/unlink, anon_vma_lock_read to walk (rmap_walk_anon)' },
   { prefix: 'resv:', lock: 'resv_map->lock', note: 'resv_map region list and adds_in_progress' },
   { prefix: 'hstate', lock: 'hugetlb_lock', note: 'free/resv/surplus counters and the free lists' },
   { prefix: 'inode:', lock: 'i_lock', note: 'i_blocks, under inode->i_lock' },

@@ -2,7 +2,7 @@
 import type { Kernel } from '../engine/kernel.js';
 import type { Violation } from '../engine/events.js';
 import { HPAGE_SIZE, PUD_SIZE } from '../model/constants.js';
-import type { PmdTable } from '../model/pgtable.js';
+import { PTE_PRESENT, isMigrationEntry, type PmdTable } from '../model/pgtable.js';
 import type { Mm } from '../model/mm.js';
 
 type V = Omit<Violation, 'seq'>;
@@ -34,7 +34,8 @@ export function checkQuiescence(k: Kernel): V[] {
       if (p.refcount !== 0 || p.mapcount !== 0) out.push({ kind: 'refcount', message: `free page ${p.id} has refcount ${p.refcount}, mapcount ${p.mapcount}` });
       continue;
     }
-    const expect = (cached.has(p.id) ? 1 : 0) + p.mapcount;
+    // A poisoned page keeps the reference memory_failure() took (MF_COUNT_INCREASED): it is never freed.
+    const expect = (cached.has(p.id) ? 1 : 0) + p.mapcount + (p.hwpoison ? 1 : 0);
     if (p.refcount === 0 || expect === 0) {
       out.push({ kind: 'page-leak', message: `page ${p.id} is allocated but neither in a page cache nor mapped (refcount ${p.refcount}): leaked` });
     } else if (p.refcount !== expect) {
@@ -49,7 +50,25 @@ export function checkQuiescence(k: Kernel): V[] {
     arr.push([mm, pi]);
     tableRefs.set(t, arr);
   }
-  for (const t of tableRefs.keys()) for (let i = 0; i < 512; i++) if (t.page[i]) ptes.set(t.page[i]!, (ptes.get(t.page[i]!) ?? 0) + 1);
+  for (const t of tableRefs.keys()) {
+    for (let i = 0; i < 512; i++) {
+      const id = t.page[i]!;
+      const fl = t.flags[i]!;
+      if (!id) continue;
+      if (isMigrationEntry(fl)) {
+        const owners = tableRefs.get(t)!.map(([m, pi]) => `${m.name} 0x${(pi * PUD_SIZE + i * HPAGE_SIZE).toString(16)}`);
+        out.push({ kind: 'migration-entry-leak', message: `a migration entry for page ${id} is left in pmd${t.pfn}[${i}] (${owners.join(', ')}) after every task finished: remove_migration_ptes() missed it, and a fault there waits forever` });
+        continue;
+      }
+      if (!(fl & PTE_PRESENT)) continue;
+      ptes.set(id, (ptes.get(id) ?? 0) + 1);
+      const pg = h.pages[id - 1];
+      if (pg?.hwpoison) out.push({ kind: 'hwpoison-mapped', message: `poisoned page ${id} is mapped by pmd${t.pfn}[${i}] (${tableRefs.get(t)!.map(([m]) => m.name).join(', ')}) at the end: never unmapped, or mapped again` });
+    }
+  }
+  for (const ino of k.inodes.values()) for (const [idx, p] of ino.pageCache) {
+    if (p.hwpoison) out.push({ kind: 'hwpoison-mapped', message: `poisoned page ${p.id} is still in the page cache of ${ino.name} at index ${idx}: a fault would map it again` });
+  }
   for (const p of live) {
     const n = ptes.get(p.id) ?? 0;
     if (n !== p.mapcount) out.push({ kind: 'refcount', message: `page ${p.id}: mapcount ${p.mapcount} but ${n} page-table entries map it` });

@@ -22,7 +22,9 @@ export type ViolationKind =
   | 'lock-imbalance'
   | 'livelock'
   | 'stale-tlb'
-  | 'strategy-error';
+  | 'strategy-error'
+  | 'migration-entry-leak'
+  | 'hwpoison-mapped';
 
 export interface Violation {
   kind: ViolationKind;

@@ -27,8 +27,13 @@ export interface VmOpsWrapper {
 /** struct anon_vma with its rwsem (private mappings). */
 export class AnonVma {
   readonly rwsem: RwSem;
+  /** The anon_vma_chain: every vma whose anonymous pages may live in this anon_vma (the rb_root interval tree). */
+  readonly vmas: Vma[] = [];
+  /** Footprint object of the chain, "anon_vma:<id>" (protected by the rwsem). */
+  readonly objId: string;
   constructor(readonly id: number) {
     this.rwsem = new RwSem(`rwsem:anon_vma#${id}`, 'anon_vma->rwsem');
+    this.objId = `anon_vma:${id}`;
   }
 }
 

@@ -1,5 +1,6 @@
 import { PageLock } from '../kernel/locks.js';
 import type { Inode } from './inode.js';
+import type { AnonVma } from './mm.js';
 
 /** A 2 MiB hugetlb page (struct page of the head; folio from 6.1). */
 export class HugePage {
@@ -12,6 +13,8 @@ export class HugePage {
   mapping: Inode | null = null;
   index = -1;
   anon = false;
+  /** page->mapping of an anonymous page: its anon_vma (set by hugepage_add_new_anon_rmap, copied by migration). */
+  anonVma: AnonVma | null = null;
   /** PagePrivate (<= 5.x) / HPageRestoreReserve (6.1): this page consumed a global reservation. */
   restoreReserve = false;
   free = true;

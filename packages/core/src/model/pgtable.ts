@@ -82,3 +82,19 @@ export interface PtePtr {
   readonly mm: Mm;
   readonly addr: number;
 }
+
+/**
+ * Non-present huge entries (swap-format PTEs): include/linux/swapops.h make_migration_entry() /
+ * make_hwpoison_entry() @ v5.6, stored as the page id with the PTE_MIGRATION or PTE_HWPOISON bit and
+ * without PTE_PRESENT. A migration entry keeps the write bit of the PTE it replaced.
+ */
+export function makeMigrationEntry(pageId: number, write: boolean): { page: number; flags: number } {
+  return { page: pageId, flags: PTE_MIGRATION | (write ? PTE_WRITE : 0) };
+}
+export function makeHwpoisonEntry(pageId: number): { page: number; flags: number } {
+  return { page: pageId, flags: PTE_HWPOISON };
+}
+/** include/linux/hugetlb.h is_hugetlb_entry_migration() @ v5.6 */
+export const isMigrationEntry = (flags: number): boolean => (flags & PTE_PRESENT) === 0 && (flags & PTE_MIGRATION) !== 0;
+/** mm/hugetlb.c is_hugetlb_entry_hwpoisoned() @ v5.6 */
+export const isHwpoisonEntry = (flags: number): boolean => (flags & PTE_PRESENT) === 0 && (flags & PTE_HWPOISON) !== 0;

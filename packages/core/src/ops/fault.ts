@@ -1,16 +1,18 @@
 /** The hugetlb fault path: hugetlb_fault, hugetlb_no_page, hugetlb_cow (mm/hugetlb.c). */
 import type { KGen } from '../engine/step.js';
 import type { Ctx } from './ctx.js';
-import { lockIt, unlockIt, rd, wr, upd, work, trylockIt } from './ctx.js';
-import { AnonVma, type Mm, type Vma } from '../model/mm.js';
+import { lockIt, unlockIt, rd, upd, work, trylockIt } from './ctx.js';
+import type { Mm, Vma } from '../model/mm.js';
 import { HPAGE_SIZE, hpageAlignDown } from '../model/constants.js';
-import { PTE_DIRTY, PTE_HWPOISON, PTE_MIGRATION, PTE_PRESENT, PTE_WRITE, type PtePtr } from '../model/pgtable.js';
+import { PTE_DIRTY, PTE_HWPOISON, PTE_PRESENT, PTE_WRITE, isHwpoisonEntry, isMigrationEntry, type PtePtr } from '../model/pgtable.js';
 import type { HugePage } from '../model/page.js';
 import { hugePteAlloc, hugePteLock, hugePteOffset, hugePteUnlock, ptepGet, ptepSet, type PteVal } from './pgtable.js';
 import { allocHugePage, putPage, restoreReserveOnError, vmaEndReservation, vmaNeedsReservation } from './resv.js';
 import { findLockPage, hugeAddToPageCache, removeHugePage } from './pagecache.js';
 import { tlbOf } from '../model/tlb.js';
 import { hugetlbNoPageUserfault, takeMmapDropped, userfaultfdMissing } from './uffd.js';
+import { anonVmaPrepare, setPageAnonRmap } from './rmap.js';
+import { migrationEntryWaitHuge } from './migrate.js';
 
 export type FaultResult = 'ok' | 'sigbus' | 'oom' | 'hwpoison' | 'retry';
 
@@ -36,7 +38,9 @@ export function* hugetlbFault(c: Ctx, mm: Mm, vma: Vma, address: number, write: 
     let e: PteVal | null = null;
     if (early) e = yield* ptepGet(c, early, fn, true);
     if (s.walkEnd) yield* s.walkEnd(c, vma, 'sleepable');
-    if (e && e.flags & PTE_MIGRATION) {
+    if (e && isMigrationEntry(e.flags)) {
+      // migration_entry_wait_huge(vma, mm, ptep) through the lockless pointer; the access is retried.
+      yield* migrationEntryWaitHuge(c, vma, early!);
       c.k.bus.emit('fault:end', c.t, mm, address, 'retry');
       return 'retry';
     }
@@ -59,7 +63,17 @@ export function* hugetlbFault(c: Ctx, mm: Mm, vma: Vma, address: number, write: 
 
   let ret: FaultResult = 'ok';
   const entry = yield* ptepGet(c, p, fn);
-  if (isNone(entry)) {
+  if (!f.faultLocklessWalk && !isNone(entry) && !(entry.flags & PTE_PRESENT)) {
+    // v6.3 (with the lockless walk gone): swap entries are handled here, under the fault mutex and the vma lock.
+    if (isMigrationEntry(entry.flags)) {
+      // "Release the hugetlb fault lock now, but retain the vma lock": migration_entry_wait_huge() drops it.
+      yield* unlockIt(c, mutex, 'write', fn);
+      yield* migrationEntryWaitHuge(c, vma, p, true);
+      c.k.bus.emit('fault:end', c.t, mm, address, 'retry');
+      return 'retry';
+    }
+    if (isHwpoisonEntry(entry.flags)) ret = 'hwpoison';
+  } else if (isNone(entry)) {
     ret = yield* hugetlbNoPage(c, mm, vma, idx, address, p, write);
   } else if (entry.flags & PTE_PRESENT) {
     let pagecachePage: HugePage | null = null;
@@ -126,7 +140,17 @@ export function* hugetlbNoPage(c: Ctx, mm: Mm, vma: Vma, idx: number, address: n
   let reserveAlloc = false;
   for (;;) {
     page = yield* findLockPage(c, inode, idx);
-    if (page) break;
+    if (page) {
+      // "If memory error occurs between mmap() and fault": block the fault by the PG_hwpoison check.
+      // Read with the page locked, as part of the lock step (no scheduling point of its own, so the
+      // fault's step sequence and timing are unchanged when no page is poisoned).
+      if (page.hwpoison) {
+        yield* unlockIt(c, page.lock, 'write', fn);
+        yield* putPage(c, page, fn);
+        return 'hwpoison';
+      }
+      break;
+    }
     if (f.sizeCheck === 'when-absent') {
       let size = 0;
       yield { fn, obj: inode.sizeObj, access: 'read', label: 'i_size_read() [check #1]', run: () => (size = sizePages()) };
@@ -149,10 +173,7 @@ export function* hugetlbNoPage(c: Ctx, mm: Mm, vma: Vma, idx: number, address: n
     } else {
       yield* lockIt(c, np.lock, 'write', fn);
       // anon_vma_prepare(): a private mapping gets its anon_vma at the first anonymous page.
-      if (!vma.anonVma) {
-        yield* wr(c, 'anon_vma_prepare', vma.objId, 'anon_vma_prepare()');
-        vma.anonVma ??= new AnonVma(c.k.id());
-      }
+      if (!vma.anonVma) yield* anonVmaPrepare(c, vma);
       anonRmap = true;
     }
     page = np;
@@ -196,7 +217,7 @@ export function* hugetlbNoPage(c: Ctx, mm: Mm, vma: Vma, idx: number, address: n
   let ret: FaultResult = 'ok';
   if (anonRmap) {
     pg.restoreReserve = false;
-    pg.anon = true;
+    setPageAnonRmap(pg, vma, haddr);
   }
   yield* upd(c, fn, pg.objId, anonRmap ? 'hugepage_add_new_anon_rmap()' : 'page_dup_rmap()', 'atomic');
   pg.mapcount++;
@@ -253,7 +274,7 @@ export function* hugetlbCow(c: Ctx, mm: Mm, vma: Vma, haddr: number, ptep: PtePt
       old.mapcount--;
       old.refcount--; // the mapping's reference moves to the new page
       np.mapcount++;
-      np.anon = true;
+      setPageAnonRmap(np, vma, haddr);
       done = true;
     }
   }

@@ -20,7 +20,7 @@ export function hugetlbLock(c: Ctx): SpinLock {
 }
 
 /** Read-modify-write of the global counters under hugetlb_lock, checked for negative HugePages_Rsvd. */
-function* underHugetlbLock(c: Ctx, fn: string, label: string, body: () => void): KGen {
+export function* underHugetlbLock(c: Ctx, fn: string, label: string, body: () => void): KGen {
   const l = hugetlbLock(c);
   yield* lockIt(c, l, 'write', fn);
   yield {
@@ -175,6 +175,7 @@ export function* freeHugePage(c: Ctx, page: HugePage, fn = 'free_huge_page'): KG
     page.mapping = null;
     page.index = -1;
     page.anon = false;
+    page.anonVma = null;
     if (page.surplus && h.surplus > 0 && h.free >= h.resv) {
       h.nr--;
       h.surplus--;

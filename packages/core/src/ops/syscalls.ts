@@ -11,6 +11,7 @@ import { hugetlbReservePages, hugetlbVmOpClose, allocHugePage, putPage } from '.
 import { findGetPage, hugeAddToPageCache } from './pagecache.js';
 import { hardwareWalk, handleMmFault, type FaultResult } from './fault.js';
 import { flushTlbRange } from './tlb.js';
+import { unlinkAnonVmas } from './rmap.js';
 import { unmapHugepageRangeFinal, unmapHugepageRangeInner, tlbFinishMmu, hugetlbVmtruncate, hugetlbfsPunchHole, type Gather } from './unmap.js';
 
 /** Result of a system call or access, as the workload states expectations: 'ok', 'ENOMEM', 'SIGBUS', 'EINVAL'... */
@@ -75,6 +76,7 @@ export function* unmapVmas(c: Ctx, mm: Mm, vmas: Vma[], why: 'munmap' | 'exit'):
   for (const v of vmas) yield* unmapHugepageRangeFinal(c, g, v, why);
   // free_pgtables(): unlink_file_vma() then free the page tables no vma needs any more.
   for (const v of vmas) {
+    yield* unlinkAnonVmas(c, v);
     yield* lockIt(c, v.file.iMmapRwsem, 'write', 'unlink_file_vma');
     yield* wr(c, 'unlink_file_vma', v.file.iMmapObj, `vma_interval_tree_remove(${mm.name} ${hexr(v.start, v.end - v.start)})`);
     const i = v.file.iMmap.indexOf(v);

@@ -18,6 +18,8 @@ import { uffdRegister } from '../ops/uffd.js';
 import { sysMunmapRange, sysMprotectRange } from '../ops/split.js';
 import { sysMremap } from '../ops/mremap.js';
 import { sysShmget, sysShmat, sysShmdt, sysShmctlRmid, shmSegmentOf, shmRunTaskWork } from '../ops/shm.js';
+import { sysMovePages } from '../ops/migrate.js';
+import { sysMadviseHwpoison } from '../ops/hwpoison.js';
 
 /** Where mappings go: 64 GiB apart from a PUD-aligned base, as in the upper user address space. */
 const BASE = 0x7f00_0000_0000;
@@ -208,6 +210,11 @@ function* doOp(m: Machine, c: Ctx, ps: ProcState, op: Op): KGen<OpResult> {
       yield* shmRunTaskWork(c);
       return r;
     }
+    case 'migrate':
+    case 'hwpoison': {
+      const addr = ps.addrs.get(op.mapping)! + op.offset;
+      return op.op === 'migrate' ? yield* sysMovePages(c, mm, addr) : yield* sysMadviseHwpoison(c, mm, addr);
+    }
     case 'access': {
       const ms = ps.specs.get(op.mapping)!;
       return yield* sysAccess(c, mm, ps.addrs.get(ms.name)! + op.offset, op.write);
@@ -381,6 +388,10 @@ export function describeOp(op: Op): string {
       return `${op.op}(${op.mapping})`;
     case 'shmctl':
       return `shmctl(${op.file}, IPC_RMID)`;
+    case 'migrate':
+      return `move_pages(${op.mapping}+0x${op.offset.toString(16)})`;
+    case 'hwpoison':
+      return `madvise(${op.mapping}+0x${op.offset.toString(16)}, MADV_HWPOISON)`;
     case 'access':
       return `${op.write ? 'store' : 'load'} ${op.mapping}+0x${op.offset.toString(16)} (TLB)`;
     case 'gup':

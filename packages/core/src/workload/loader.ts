@@ -481,6 +481,13 @@ class Loader {
         mapping(b.mapping, child(bpath, 'mapping'));
         return withExpect({ op: 'madvise', mapping: b.mapping, advice: b.advice });
       }
+      case 'migrate':
+      case 'hwpoison': {
+        const b = this.parse(opBodySchemas[kind], body, bpath);
+        const ms = mapping(b.mapping, child(bpath, 'mapping'));
+        if (b.offset >= ms.length) this.fail(child(bpath, 'offset'), `is past the end of mapping "${ms.name}" (length ${fmtSize(ms.length)})`);
+        return withExpect({ op: kind, mapping: b.mapping, offset: b.offset });
+      }
       case 'ftruncate': {
         const b = this.parse(opBodySchemas.ftruncate, body, bpath);
         return withExpect({ op: 'ftruncate', file: file(b.file, child(bpath, 'file')), size: b.size });

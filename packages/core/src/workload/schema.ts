@@ -8,8 +8,8 @@ import { z } from 'zod';
 import { HPAGE_SIZE } from '../model/constants.js';
 
 /** Results an op may `expect` (what the model's system calls and accesses return). */
-export const OP_RESULTS = ['ok', 'SIGBUS', 'ENOMEM', 'EINVAL', 'ENOSPC', 'EEXIST', 'EAGAIN', 'EFAULT', 'EIDRM'] as const;
-export const OP_NAMES = ['touch', 'mmap', 'munmap', 'ftruncate', 'fallocate', 'mprotect', 'madvise', 'fork', 'exit', 'loop', 'assert', 'access', 'gup', 'pagewalk', 'mremap', 'shmat', 'shmdt', 'shmctl'] as const;
+export const OP_RESULTS = ['ok', 'SIGBUS', 'ENOMEM', 'EINVAL', 'ENOSPC', 'EEXIST', 'EAGAIN', 'EBUSY', 'EFAULT', 'ENOENT', 'EIDRM'] as const;
+export const OP_NAMES = ['touch', 'mmap', 'munmap', 'ftruncate', 'fallocate', 'mprotect', 'madvise', 'fork', 'exit', 'loop', 'assert', 'access', 'gup', 'pagewalk', 'mremap', 'shmat', 'shmdt', 'shmctl', 'migrate', 'hwpoison'] as const;
 export type OpName = (typeof OP_NAMES)[number];
 export const PLACEMENTS = ['same', 'fixed', 'random'] as const;
 
@@ -258,6 +258,10 @@ export const opBodySchemas = {
     offset: sizeSchema({ max: TASK_SIZE }).default(0),
     length: sizeSchema({ max: TASK_SIZE }).default(0),
   }),
+  /** move_pages() of the huge page at `offset` of the mapping (issue #5). */
+  migrate: strict({ mapping: nameSchema, offset: sizeSchema({ max: TASK_SIZE }).default(0) }),
+  /** madvise(MADV_HWPOISON) of the huge page at `offset`: memory failure on it (issue #5). */
+  hwpoison: strict({ mapping: nameSchema, offset: sizeSchema({ max: TASK_SIZE }).default(0) }),
 } satisfies Record<OpName, z.ZodType>;
 
 /** The top level, with the sections the loader walks itself left as unknown. */

@@ -29,7 +29,9 @@ export type Op =
   | { op: 'mremap'; mapping: string; to: string; expect?: string }
   | { op: 'shmat'; mapping: string; expect?: string }
   | { op: 'shmdt'; mapping: string; expect?: string }
-  | { op: 'shmctl'; file: string; cmd: 'rmid'; expect?: string };
+  | { op: 'shmctl'; file: string; cmd: 'rmid'; expect?: string }
+  | { op: 'migrate'; mapping: string; offset: number; expect?: string }
+  | { op: 'hwpoison'; mapping: string; offset: number; expect?: string };
 
 export type Placement = 'same' | 'fixed' | 'random';
 

@@ -1,0 +1,3 @@
+import { raceMatrix } from './matrix.js';
+// Issue #5 (migration / memory failure): see src/plan.ts for the budget.
+raceMatrix('hwpoison-vs-fault');
