@@ -12,6 +12,11 @@ export interface RacePlan {
   fallback: { explorer: Exclude<ExplorerName, 'dpor'>; schedules: number; seed: number; pctDepth: number; timeLimitMs: number };
   /** Explorer seed (also address placement). */
   seed: number;
+  /**
+   * A larger DPOR budget for scripts/findings.mjs (docs/findings.md and the strategy READMEs),
+   * where DPOR finishes with more schedules than the suite can afford in CI.
+   */
+  campaign?: { schedules: number; timeLimitMs: number };
 }
 
 export interface PerfPlan {
@@ -44,6 +49,8 @@ export const RACE_PLANS: Record<string, RacePlan> = {
   'pmd-unshare-race': {
     seed: 1,
     dpor: { schedules: 3000, timeLimitMs: DPOR_TIME_LIMIT_MS },
+    // Exhaustive for every strategy within 30,000 (docs/findings.md); ~10 ms per schedule.
+    campaign: { schedules: 30_000, timeLimitMs: 1_200_000 },
     // random finds seed 002's stale pointer here within 1,000 schedules; PCT (depth 3) did not in 300.
     fallback: { explorer: 'random', schedules: 1000, seed: 1, pctDepth: 3, timeLimitMs: FALLBACK_TIME_LIMIT_MS },
   },

@@ -56,11 +56,13 @@ export function needsFallback(dpor: ExploreResult): boolean {
 }
 
 /** Explore a catalog race workload under one strategy with the suite's plan. */
-export function runRaceCell(workload: string, strategy: SyncStrategy | string): RaceCell {
+export function runRaceCell(workload: string, strategy: SyncStrategy | string, opts: { campaign?: boolean } = {}): RaceCell {
   const strat = typeof strategy === 'string' ? strategyByName(strategy) : strategy;
   const plan = racePlan(workload);
   const spec = loadCatalogWorkload(workload);
-  const dpor = explore(spec, strat, { explorer: 'dpor', schedules: plan.dpor.schedules, seed: plan.seed, timeLimitMs: plan.dpor.timeLimitMs, all: true });
+  // The campaign budget (scripts/findings.mjs), where the plan has one: larger than CI affords.
+  const budget = (opts.campaign && plan.campaign) || plan.dpor;
+  const dpor = explore(spec, strat, { explorer: 'dpor', schedules: budget.schedules, seed: plan.seed, timeLimitMs: budget.timeLimitMs, all: true });
   const fb = plan.fallback;
   const fallback = !needsFallback(dpor)
     ? undefined

@@ -82,7 +82,7 @@ describe('page migration (move_pages -> unmap_and_move_huge_page)', () => {
       expect(page.mapcount).toBe(1);
       expect(page.anon).toBe(!shared);
       // The old page went back to the pool: exactly one page is in use (plus nothing leaked).
-      expect(k.hstate.pages.filter((p) => !p.free).map((p) => p.id)).toEqual([e.page]);
+      expect(k.hstate.pages.filter((p) => p && !p.free).map((p) => p.id)).toEqual([e.page]);
       if (shared) expect(k.inodes.get('f')!.pageCache.get(0)).toBe(page);
       else expect(page.anonVma).toBe(k.mms.get('A')!.vmas[0]!.anonVma);
     });
