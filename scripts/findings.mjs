@@ -154,7 +154,7 @@ for (const w of workloads) {
       for (const e of exps) {
         const hi = res[e.higher][e.metric];
         const lo = res[e.lower][e.metric];
-        out.push(`- ${e.metric}(${e.higher}) = ${n(hi)} ≥ ${e.metric}(${e.lower}) = ${n(lo)}: ${hi >= lo ? 'holds' : '**does not hold**'}${e.finding ? ' (finding: see below)' : ''}`);
+        out.push(`- ${e.metric}(${e.higher}) = ${n(hi)} ≥ ${e.metric}(${e.lower}) = ${n(lo)}: ${hi >= lo * (1 - (e.tolerance ?? 0)) ? 'holds' : '**does not hold**'}${e.tolerance ? ` (within ${e.tolerance * 100}%)` : ''}${e.finding ? ' (finding: see below)' : ''}`);
       }
       out.push('');
     }

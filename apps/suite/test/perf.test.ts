@@ -29,10 +29,10 @@ for (const w of perfs) {
       });
     }
     for (const e of PERF_EXPECTATIONS.filter((x) => x.workload === w)) {
-      it(`${w}: ${e.metric} ${e.higher} ≥ ${e.lower}${e.finding ? ' [finding]' : ''}`, () => {
+      it(`${w}: ${e.metric} ${e.higher} ≥ ${e.lower}${e.tolerance ? ` (within ${e.tolerance * 100}%)` : ''}${e.finding ? ' [finding]' : ''}`, () => {
         const hi = result(e.higher)[e.metric];
         const lo = result(e.lower)[e.metric];
-        expect(hi, `${e.metric}: ${e.higher} ${hi}, ${e.lower} ${lo}`).toBeGreaterThanOrEqual(lo);
+        expect(hi, `${e.metric}: ${e.higher} ${hi}, ${e.lower} ${lo}`).toBeGreaterThanOrEqual(lo * (1 - (e.tolerance ?? 0)));
       });
     }
   });

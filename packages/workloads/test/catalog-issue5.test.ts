@@ -7,7 +7,8 @@ const ISSUE5 = ['fork-with-shared-pmd', 'madvise-private-vs-fault', 'mremap-vs-f
 
 describe('issue #5 catalog workloads', () => {
   it('are the race workloads tagged issue-5', () => {
-    expect(listWorkloads().filter((e) => e.tags.includes('issue-5')).map((e) => e.name)).toEqual(ISSUE5);
+    const issue5 = listWorkloads().filter((e) => e.tags.includes('issue-5')).map((e) => e.name);
+    for (const n of ISSUE5) expect(issue5).toContain(n);
     for (const e of listWorkloads().filter((x) => x.tags.includes('issue-5'))) expect(e.tags).toContain('race');
   });
 

@@ -52,6 +52,8 @@ export interface Step {
    * refcount or mapcount), or a read-side rw_semaphore operation.
    */
   commutes?: boolean;
+  /** The cache line the step's atomic or lock word is on, when not `obj` (the timed simulator's cache-line model). */
+  line?: string;
   /** A lock-class name for lock steps (lock_stat, lockdep). */
   lockClass?: string;
 }

@@ -136,7 +136,12 @@ export class SpinLock extends ExclusiveLock {
   }
 }
 export class PageLock extends ExclusiveLock {
-  constructor(id: string, cls = 'page_lock') {
+  constructor(
+    id: string,
+    cls = 'page_lock',
+    /** PG_locked lives in page->flags, on the struct page's cache line (the timed simulator's line). */
+    readonly line?: string,
+  ) {
     super(id, cls, 'pagelock');
   }
 }
@@ -179,6 +184,11 @@ function lockLabel(l: Lock, what: number, mode: HoldMode): string {
  * never changes what another reader's operation does (a queued writer blocks both orders alike,
  * and the last reader out wakes it either way), and readers do not order each other's accesses.
  */
+/** The cache line a lock word sits on, when it is not the lock's own object (the page lock). */
+function lineOf(l: Lock): string | undefined {
+  return l instanceof PageLock ? l.line : undefined;
+}
+
 function readSide(l: Lock, mode: HoldMode): boolean {
   return l.kind === 'rwsem' && mode === 'read';
 }
@@ -194,6 +204,7 @@ export function* lock(k: Kernel, t: Thread, l: Lock, mode: HoldMode, fn: string)
     cost: 'lock',
     lockClass: l.cls,
     commutes: readSide(l, mode),
+    line: lineOf(l),
     run: () => {
       k.beforeAcquire(t, l, mode, fn, false);
       if (l.canTake(mode, false)) {
@@ -218,6 +229,7 @@ export function* lock(k: Kernel, t: Thread, l: Lock, mode: HoldMode, fn: string)
       cost: 'step',
       lockClass: l.cls,
     commutes: readSide(l, mode),
+    line: lineOf(l),
       sleeping: l.sleeping,
       blocked: () => !w.granted,
     };
@@ -235,6 +247,7 @@ export function* trylock(k: Kernel, t: Thread, l: Lock, mode: HoldMode, fn: stri
     cost: 'lock',
     lockClass: l.cls,
     commutes: readSide(l, mode),
+    line: lineOf(l),
     run: () => {
       k.beforeAcquire(t, l, mode, fn, true);
       if (l.canTake(mode, false)) {
@@ -257,6 +270,7 @@ export function* unlock(k: Kernel, t: Thread, l: Lock, mode: HoldMode, fn: strin
     cost: 'unlock',
     lockClass: l.cls,
     commutes: readSide(l, mode),
+    line: lineOf(l),
     run: () => {
       const ok = l.drop(t, mode);
       k.released(t, l, mode, fn, ok);

@@ -47,6 +47,8 @@ export class Vma {
   resvUnmapped = false;
   /** Unlinked from the mm (munmap/exit done). */
   dead = false;
+  /** Registered with UFFDIO_REGISTER_MODE_MISSING (vm_userfaultfd_ctx set, VM_UFFD_MISSING). */
+  uffdMissing = false;
   /** vm_ops wrapping hugetlb_vm_ops (SysV shm: shm_vm_ops' shm_open/shm_close), or null for a plain hugetlbfs mapping. */
   vmOps: VmOpsWrapper | null = null;
   /** Storage for a strategy's per-VMA state (e.g. the hugetlb vma_lock in vm_private_data). */

@@ -28,7 +28,7 @@ export class HugePage {
   }
   /** PG_locked: made on first use (a full-size pool has hundreds of thousands of pages). */
   get lock(): PageLock {
-    return (this.pageLock ??= new PageLock(`pagelock:${this.id}`));
+    return (this.pageLock ??= new PageLock(`pagelock:${this.id}`, 'page_lock', this.objId));
   }
 }
 

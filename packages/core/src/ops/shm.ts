@@ -33,7 +33,12 @@ export interface ShmSegment {
   readonly objId: string;
 }
 
-const segments = new WeakMap<Inode, ShmSegment>();
+/** The segment an inode backs lives on the inode (inode.ext.shm), so machine copies keep it. */
+const segments = {
+  get: (inode: Inode): ShmSegment | undefined => inode.ext.shm as ShmSegment | undefined,
+  has: (inode: Inode): boolean => inode.ext.shm !== undefined,
+  set: (inode: Inode, seg: ShmSegment): void => void (inode.ext.shm = seg),
+};
 const idsRwsem = new WeakMap<Kernel, RwSem>();
 /** Final fput()s a task queued (task_work): the hugetlbfs inode is evicted on return to user space. */
 const deferredFput = new WeakMap<Thread, Inode[]>();

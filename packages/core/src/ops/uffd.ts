@@ -13,8 +13,6 @@ import type { Mm, Vma } from '../model/mm.js';
 import { hpageAlignDown } from '../model/constants.js';
 import { hugePteOffset, ptepGet, hex } from './pgtable.js';
 
-/** Vmas registered with UFFDIO_REGISTER_MODE_MISSING (vma->vm_userfaultfd_ctx set, VM_UFFD_MISSING). */
-const registered = new WeakSet<Vma>();
 /** Tasks whose fault runs with FAULT_FLAG_RETRY_NOWAIT (GUP with FOLL_NOWAIT). */
 const nowaitTasks = new WeakSet<Thread>();
 /** Tasks whose mmap_lock was released by handle_userfault (the fault returns VM_FAULT_RETRY without it). */
@@ -22,12 +20,12 @@ const mmapDropped = new WeakSet<Thread>();
 
 /** fs/userfaultfd.c userfaultfd_register() @ v5.6, MISSING mode (the registration is not inherited by fork). */
 export function uffdRegister(vma: Vma): void {
-  registered.add(vma);
+  vma.uffdMissing = true;
 }
 
 /** include/linux/userfaultfd_k.h userfaultfd_missing() @ v5.6 */
 export function userfaultfdMissing(vma: Vma): boolean {
-  return registered.has(vma);
+  return vma.uffdMissing;
 }
 
 /** Run a fault with FAULT_FLAG_RETRY_NOWAIT set for this task (follow_hugetlb_page with FOLL_NOWAIT). */

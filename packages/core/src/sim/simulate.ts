@@ -464,10 +464,11 @@ export function simulate(spec: WorkloadSpec, strategy: SyncStrategy, opts: SimOp
     let cost = units === undefined ? costOf.get(ck)! : costOf.get(ck)! * units;
     const start = best;
     if ((ck === 'lock' || ck === 'unlock' || ck === 'atomic') && s.obj !== '') {
-      let line = lines.get(s.obj);
+      const lineId = s.line ?? s.obj;
+      let line = lines.get(lineId);
       if (line === undefined) {
         line = { freeAt: 0, lastCpu: -1 };
-        lines.set(s.obj, line);
+        lines.set(lineId, line);
       }
       if (line.freeAt > start) {
         // The line is busy: this CPU stalls until it is free, then competes again.
