@@ -20,7 +20,29 @@
  *   thread's next step, whatever the footprints say. A race whose second step was not runnable
  *   before its first one ran (the woken waiter after the release) cannot be reversed and adds
  *   nothing.
+ * - parts and wholes: a step may name the object its object is part of (`Step.parent`: a PTE's
+ *   page-table page). Accesses to different parts commute; a write to the whole (allocating or
+ *   freeing the table) conflicts with every access to its parts.
  * 'none' steps commute with everything else.
+ *
+ * Lock-aware reduction (on unless `reduceLocks: false`): a thread's critical section on a lock
+ * runs from its acquire attempt to the release that drops it. Two sections of different threads
+ * on one lock *commute* when both are closed in the run, neither takes or drops another lock
+ * inside (nested sections keep the plain treatment, so lock-order deadlocks are still reached)
+ * nor contains a step that conflicts with everything, and no step of one conflicts with a step
+ * of the other. Running two commuting sections in either order leaves the same state, so their
+ * lock operations are not a race to reverse, and the release -> acquire hand-over between them
+ * (a happens-before edge, or the enabling edge of a woken waiter) orders nothing else. This
+ * is the idea of LAPOR (Kokologiannakis, Raad, Vafeiadis, "Effective Lock Handling in Stateless
+ * Model Checking", OOPSLA 2019) in a source-DPOR setting: without it, one critical section of
+ * thread A against n sections of thread B on the same lock (a page-table walk taking the PTL at
+ * every entry) multiplies the search by n even when none of them touch what A's touches.
+ * Happens-before and races are therefore computed after each run (a section's steps are known
+ * only once it closed). A race whose reversal needs a thread that, at the first step of the
+ * race, waits for a lock another thread holds is reversed before that thread's section began
+ * (liftPast), since no edge between commuting sections raced there. The soundness fuzz in
+ * test/dpor.test.ts compares the final states and violations reached against plain enumeration
+ * on random programs with several critical sections per thread, nested and not.
  *
  * Soundness holds relative to the footprints the model declares; see the report of the DPOR work
  * for the places where a step's continuation touches state outside its footprint.
@@ -47,25 +69,33 @@ export interface Footprint {
   cls: DepClass;
   /** Conflicts with every step (daemon callbacks). */
   global: boolean;
+  /** The object `obj` is part of ('' = none): a write to it conflicts with this access. */
+  parent: string;
 }
 
 const RCU_OBJ = 'rcu:state';
+const NO_FOOTPRINT: Footprint = { obj: '', cls: 'read', global: false, parent: '' };
 
 /** The footprint of a pending step of a thread. */
 export function footprintOf(s: Step, daemon = false, rcuObj = RCU_OBJ): Footprint {
   // A daemon step that names its object (an RCU callback freeing a table) is an ordinary write;
   // otherwise its effects are unknown and it conflicts with everything.
-  if (daemon) return { obj: s.obj, cls: 'write', global: s.obj === rcuObj || s.obj === '' };
-  if (s.cost === 'rcu' && (s.access === 'none' || s.access === 'read')) return { obj: rcuObj, cls: 'reader', global: false };
-  if (s.access === 'none' || s.obj === '') return { obj: '', cls: 'read', global: false };
-  if (s.commutes) return { obj: s.obj, cls: 'update', global: false };
-  return { obj: s.obj, cls: s.access === 'read' ? 'read' : 'write', global: false };
+  if (daemon) return { obj: s.obj, cls: 'write', global: s.obj === rcuObj || s.obj === '', parent: '' };
+  if (s.cost === 'rcu' && (s.access === 'none' || s.access === 'read')) return { obj: rcuObj, cls: 'reader', global: false, parent: '' };
+  if (s.access === 'none' || s.obj === '') return NO_FOOTPRINT;
+  const parent = s.parent ?? '';
+  if (s.commutes) return { obj: s.obj, cls: 'update', global: false, parent };
+  return { obj: s.obj, cls: s.access === 'read' ? 'read' : 'write', global: false, parent };
 }
 
 /** Do two footprints conflict (must their order be explored both ways)? */
 export function dependent(a: Footprint, b: Footprint): boolean {
   if (a.global || b.global) return true;
-  if (a.obj === '' || b.obj === '' || a.obj !== b.obj) return false;
+  if (a.obj === '' || b.obj === '') return false;
+  if (a.obj !== b.obj) {
+    // A part and a write to the whole it belongs to (an entry and its table's allocation or free).
+    return (a.parent === b.obj && b.cls === 'write') || (b.parent === a.obj && a.cls === 'write');
+  }
   return !(a.cls === b.cls && a.cls !== 'write');
 }
 
@@ -89,6 +119,12 @@ export interface DporSearchOptions {
    * not a proof: it is exhaustive only if it never had to leave anything out.
    */
   preemptionBound?: number;
+  /**
+   * Lock-aware reduction (default true): two critical sections of one lock whose steps do not
+   * conflict are not ordered (see sectionsCommute in dporSearch). false = every pair of
+   * operations on one lock is a race, as in plain source-set DPOR.
+   */
+  reduceLocks?: boolean;
 }
 
 export interface DporSearchResult {
@@ -134,8 +170,30 @@ interface Ev {
   fp: Footprint;
   /** 1-based index of the event in its thread. */
   local: number;
-  /** Vector clock: per thread, the local index of its last event that happens before this one. */
+  /** Vector clock: per thread, the local index of its last event that happens before this one (set by analyze). */
   vc: number[];
+  /** A lock operation (acquire attempt, woken acquire, trylock or release) on fp.obj. */
+  lockOp: boolean;
+  /** The critical section this lock operation belongs to (index into the run's sections), -1 = none (a failed trylock). */
+  cs: number;
+}
+
+/**
+ * A critical section of one thread on one lock in a run: from the acquire attempt (which may
+ * queue) to the release that drops the lock. `fps` are the footprints of the thread's other
+ * steps in between. It may commute with another thread's section on the same lock (see
+ * sectionsCommute) only if it is `plain`: closed within the run, no other lock operation and no
+ * step that conflicts with everything inside it.
+ */
+interface Section {
+  tid: number;
+  lock: string;
+  /** Its first event (the acquire attempt) and its release (-1 while open). */
+  start: number;
+  end: number;
+  plain: boolean;
+  closed: boolean;
+  fps: Footprint[];
 }
 
 interface ObjRec {
@@ -145,6 +203,8 @@ interface ObjRec {
   reader: Map<number, number>;
   update: Map<number, number>;
 }
+
+const newRec = (): ObjRec => ({ lastWrite: -1, read: new Map(), reader: new Map(), update: new Map() });
 
 const SLEEP_BLOCKED = Symbol('dpor: sleep-set blocked');
 const NO_IDS: number[] = [];
@@ -160,6 +220,7 @@ function addId(set: number[], id: number): void {
 export function dporSearch(target: DporTarget, opts: DporSearchOptions = {}): DporSearchResult {
   const maxSchedules = opts.maxSchedules ?? 100_000;
   const bound = opts.preemptionBound ?? Number.POSITIVE_INFINITY;
+  const reduceLocks = opts.reduceLocks ?? true;
   let pruned = false;
   /** Preemptions a choice of r at node j adds. */
   const preempts = (j: number, r: number): number => {
@@ -174,7 +235,6 @@ export function dporSearch(target: DporTarget, opts: DporSearchOptions = {}): Dp
   };
   const t0 = Date.now();
   const nodes: Node[] = [];
-  let fresh = 0; // first position whose choice is new in this run
   let schedules = 0;
   let complete = 0;
   let sleepBlocked = 0;
@@ -196,6 +256,8 @@ export function dporSearch(target: DporTarget, opts: DporSearchOptions = {}): Dp
     const evs: Ev[] = [];
     const threadEvs: number[][] = [];
     const objs = new Map<string, ObjRec>();
+    /** Per whole object (a page table): the records of its parts (entries) seen in this run. */
+    const parts = new Map<string, ObjRec[]>();
     let lastGlobal = -1;
     /** Per thread: events that changed its runnability since its last step. */
     const enablers: number[][] = [];
@@ -236,6 +298,10 @@ export function dporSearch(target: DporTarget, opts: DporSearchOptions = {}): Dp
         const f = list[lo]!;
         if (f > j || (f === j && r !== q)) continue;
         if (f !== j && hb(evs, i, evs[f]!.vc)) continue; // after e_i: not in v
+        // A lock operation that came after another thread's section on the same lock began
+        // after e_i: run before e_i it would take the lock ahead of that section and change who
+        // waits for whom, so it is not an initial (without the reduction the lock edge says so).
+        if (f !== j && reduceLocks && evs[f]!.lockOp && lockedBehind(i, f)) continue;
         firsts.push({ r, f });
       }
       const initials: number[] = [];
@@ -251,15 +317,128 @@ export function dporSearch(target: DporTarget, opts: DporSearchOptions = {}): Dp
         if (allowed(i, r)) addId(node.backtrack, r);
         return;
       }
+      if (reduceLocks && !enablerOf(i, j)) {
+        // An initial that waits at i for a lock another thread holds: the reversal has to start
+        // before that thread's critical section (commuting sections leave no edge that would
+        // have raced there).
+        for (const r of initials) {
+          const n = liftPast(i, r);
+          if (n < 0) continue;
+          // The race as seen from there: the initials of notdep(e_n).e_j (other threads' steps
+          // between n and i come into it), lifted again if need be.
+          addBacktrack(n, j);
+          return;
+        }
+      }
       // Not reversible: the second step was not runnable until the first one ran.
       if (initials.length === 1 && initials[0] === q && (enablerOf(i, j) || !node.enabled.includes(q))) return;
       // Anything else: be conservative and try every thread there.
       for (const r of node.enabled) if (!node.sleep.includes(r) && allowed(i, r)) addId(node.backtrack, r);
     };
+    /**
+     * Event f begins a section (or is a failed trylock): did another thread begin a section on
+     * the same lock between e_i (after it) and f?
+     */
+    const lockedBehind = (i: number, f: number): boolean => {
+      const cf = evs[f]!.cs;
+      if (cf >= 0 && sections[cf]!.start !== f) return false; // a woken waiter already queued
+      const per = lockEvs.get(evs[f]!.fp.obj);
+      if (!per) return false;
+      const r = evs[f]!.tid;
+      for (let h = 0; h < per.length; h++) {
+        const pl = per[h];
+        if (h === r || !pl) continue;
+        for (const x of pl) {
+          if (x <= i) continue;
+          if (x >= f) break;
+          const c = evs[x]!.cs;
+          if (c >= 0 && sections[c]!.start === x && (evs[x]!.tid === evs[i]!.tid || hb(evs, i, evs[x]!.vc))) return true;
+        }
+      }
+      return false;
+    };
+    /**
+     * Thread r is not runnable at node n: if it waits there for a lock another thread holds, the
+     * node where that thread's critical section began (before n); else -1.
+     */
+    const liftPast = (n: number, r: number): number => {
+      const l = threadEvs[r];
+      if (!l) return -1;
+      let lo = 0;
+      let hi = l.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (l[mid]! < n) lo = mid + 1;
+        else hi = mid;
+      }
+      if (lo === 0) return -1;
+      const last = evs[l[lo - 1]!]!;
+      if (!last.lockOp || last.cs < 0) return -1;
+      const mine = sections[last.cs]!;
+      if (mine.closed && mine.end < n) return -1; // not waiting for it
+      // The latest section of another thread on that lock that began before n and was open at n.
+      const per = lockEvs.get(mine.lock)!;
+      let best = -1;
+      for (let h = 0; h < per.length; h++) {
+        const pl = per[h];
+        if (h === r || !pl) continue;
+        for (let x = pl.length - 1; x >= 0; x--) {
+          const e = pl[x]!;
+          if (e >= n) continue;
+          const c = evs[e]!.cs;
+          if (c >= 0) {
+            const sec = sections[c]!;
+            if ((sec.end < 0 || sec.end >= n) && sec.start > best) best = sec.start;
+          }
+          break;
+        }
+      }
+      if (best < 0 || best >= n) return -1;
+      return best;
+    };
     // Did event i change the runnability of the thread of event j (recorded as an enabling edge)?
     const enabledBy = new Map<number, number[]>();
     const enablerOf = (i: number, j: number): boolean => enabledBy.get(j)?.includes(i) ?? false;
 
+    // ---- critical sections (lock-aware reduction) ----
+    const sections: Section[] = [];
+    /** Per thread: its open sections (indices into `sections`). */
+    const openCs: number[][] = [];
+    /** Per lock object: per thread, its lock operations on it (event indices, ascending). */
+    const lockEvs = new Map<string, number[][]>();
+    /** Memo of sectionsCommute per pair (key a * 65536 + b, a < b). */
+    const commuteMemo = new Map<number, boolean>();
+    /**
+     * Do two sections of different threads on one lock commute? Both plain, and no step of one
+     * conflicts with a step of the other: then running them in either order (each one whole)
+     * leaves the same state, so the order of the two sections is not a race to reverse, and the
+     * release -> acquire hand-over between them orders nothing else (lock-aware reduction, in
+     * the spirit of LAPOR: Kokologiannakis, Raad, Vafeiadis, OOPSLA 2019).
+     */
+    const sectionsCommute = (a: number, b: number): boolean => {
+      if (a < 0 || b < 0) return false;
+      const sa = sections[a]!;
+      const sb = sections[b]!;
+      if (!reduceLocks || !sa.plain || !sb.plain || !sa.closed || !sb.closed) return false;
+      const key = a < b ? a * 65536 + b : b * 65536 + a;
+      let v = commuteMemo.get(key);
+      if (v === undefined) {
+        v = true;
+        for (const x of sa.fps) {
+          for (const y of sb.fps) {
+            if (dependent(x, y)) {
+              v = false;
+              break;
+            }
+          }
+          if (!v) break;
+        }
+        commuteMemo.set(key, v);
+      }
+      return v;
+    };
+
+    /** Record the step thread t just ran (its effects are done; the thread has not advanced yet). */
     const record = (t: Thread, s: Step): void => {
       const j = evs.length;
       const q = t.id;
@@ -271,60 +450,162 @@ export function dporSearch(target: DporTarget, opts: DporSearchOptions = {}): Dp
       }
       let mine = threadEvs[q];
       if (!mine) threadEvs[q] = mine = [];
-      // The clock of this thread's previous event (never changed once recorded): read only.
-      const clock = mine.length > 0 ? evs[mine[mine.length - 1]!]!.vc : NO_IDS;
-      if (cands.length > 0) cands.length = 0;
-      if (lastGlobal >= 0) cands.push(lastGlobal);
       const en = enablers[q];
       if (en && en.length > 0) {
-        for (const e of en) cands.push(e);
         enabledBy.set(j, en);
         enablers[q] = [];
       }
-      let rec: ObjRec | undefined;
-      if (fp.global) {
-        for (let r = 0; r < threadEvs.length; r++) {
-          const l = threadEvs[r];
-          if (r !== q && l && l.length > 0) cands.push(l[l.length - 1]!);
+      let open = openCs[q];
+      if (!open) openCs[q] = open = [];
+      const lockOp = s.access === 'acquire' || s.access === 'release';
+      let cs = -1;
+      if (lockOp) {
+        const id = s.obj;
+        // After the step: does t hold the lock, or wait for it in its queue?
+        let holds = t.waitingOn !== null && t.waitingOn.id === id;
+        for (let h = 0; !holds && h < t.held.length; h++) holds = t.held[h]!.lock.id === id;
+        let at = -1;
+        for (let x = 0; x < open.length; x++) {
+          const c = sections[open[x]!]!;
+          if (c.lock === id) at = x;
+          else c.plain = false; // another lock taken or dropped inside it
         }
-      } else if (fp.obj !== '') {
-        rec = objs.get(fp.obj);
-        if (!rec) objs.set(fp.obj, (rec = { lastWrite: -1, read: new Map(), reader: new Map(), update: new Map() }));
-        if (rec.lastWrite >= 0) cands.push(rec.lastWrite);
-        if (fp.cls !== 'read') for (const x of rec.read.values()) cands.push(x);
-        if (fp.cls !== 'reader') for (const x of rec.reader.values()) cands.push(x);
-        if (fp.cls !== 'update') for (const x of rec.update.values()) cands.push(x);
+        if (at >= 0) {
+          cs = open[at]!;
+          if (s.access === 'acquire' && !(typeof s.label === 'string' && s.label.includes('[woken]'))) sections[cs]!.plain = false; // recursive acquire
+          if (!holds) {
+            sections[cs]!.closed = true;
+            sections[cs]!.end = j;
+            open.splice(at, 1);
+          }
+        } else if (holds) {
+          cs = sections.length;
+          sections.push({ tid: q, lock: id, start: j, end: -1, plain: true, closed: false, fps: [] });
+          open.push(cs);
+        }
+        let per = lockEvs.get(id);
+        if (!per) lockEvs.set(id, (per = []));
+        (per[q] ??= []).push(j);
+      } else if (open.length > 0 && (fp.obj !== '' || fp.global)) {
+        for (const c of open) {
+          const sec = sections[c]!;
+          if (fp.global) sec.plain = false;
+          else sec.fps.push(fp);
+        }
       }
-      const vc = clock.slice();
-      for (const c of cands) {
-        const cv = evs[c]!.vc;
-        for (let x = 0; x < cv.length; x++) if ((cv[x] ?? 0) > (vc[x] ?? 0)) vc[x] = cv[x]!;
-      }
-      for (let x = 0; x < vc.length; x++) if (vc[x] === undefined) vc[x] = 0;
-      const local = mine.length + 1;
-      vc[q] = local;
-      evs.push({ tid: q, fp, local, vc });
+      evs.push({ tid: q, fp, local: mine.length + 1, vc: NO_IDS, lockOp, cs });
       mine.push(j);
-      if (fp.global) lastGlobal = j;
-      else if (rec) {
-        if (fp.cls === 'write') {
-          rec.lastWrite = j;
-          // (Map.clear() allocates a new table even when empty.)
-          if (rec.read.size > 0) rec.read.clear();
-          if (rec.reader.size > 0) rec.reader.clear();
-          if (rec.update.size > 0) rec.update.clear();
-        } else (fp.cls === 'read' ? rec.read : fp.cls === 'reader' ? rec.reader : rec.update).set(q, j);
-      }
-      if (j < fresh) return;
-      // Races: dependent earlier events of other threads not ordered before e_j otherwise
-      // (candidates deduplicated in order of first appearance).
-      if (uniq.length > 0) uniq.length = 0;
-      for (const c of cands) if (!uniq.includes(c) && evs[c]!.tid !== q && !hb(evs, c, clock)) uniq.push(c);
-      // (addBacktrack does not touch the scratch arrays.)
-      for (const x of uniq) {
-        let maximal = true;
-        for (const y of uniq) if (y !== x && hb(evs, x, evs[y]!.vc)) maximal = false;
-        if (maximal) addBacktrack(x, j);
+    };
+
+    /**
+     * After a run: happens-before (vector clocks) and races over its events, in order. Events of
+     * earlier runs' prefix are analysed again: whether two critical sections commute depends on
+     * steps that may lie beyond the prefix.
+     */
+    const analyze = (): void => {
+      for (let j = 0; j < evs.length; j++) {
+        const ej = evs[j]!;
+        const q = ej.tid;
+        const fp = ej.fp;
+        const mine = threadEvs[q]!;
+        // The clock of this thread's previous event (never changed once computed): read only.
+        const clock = ej.local > 1 ? evs[mine[ej.local - 2]!]!.vc : NO_IDS;
+        if (cands.length > 0) cands.length = 0;
+        if (lastGlobal >= 0) cands.push(lastGlobal);
+        const en = enabledBy.get(j);
+        if (en) {
+          for (const e of en) {
+            // A hand-over between two commuting sections orders nothing (see sectionsCommute).
+            if (ej.lockOp && evs[e]!.lockOp && evs[e]!.fp.obj === fp.obj && sectionsCommute(evs[e]!.cs, ej.cs)) continue;
+            cands.push(e);
+          }
+        }
+        let rec: ObjRec | undefined;
+        if (fp.global) {
+          for (let r = 0; r < threadEvs.length; r++) {
+            const l = threadEvs[r];
+            if (r !== q && l && l.length > 0) {
+              // This thread's latest event before j.
+              let lo = 0;
+              let hi = l.length;
+              while (lo < hi) {
+                const mid = (lo + hi) >> 1;
+                if (l[mid]! < j) lo = mid + 1;
+                else hi = mid;
+              }
+              if (lo > 0) cands.push(l[lo - 1]!);
+            }
+          }
+        } else if (ej.lockOp) {
+          // Per other thread: its latest operation on this lock that this one does not commute with.
+          const per = lockEvs.get(fp.obj)!;
+          for (let r = 0; r < per.length; r++) {
+            const l = per[r];
+            if (r === q || !l) continue;
+            let x = l.length - 1;
+            while (x >= 0 && l[x]! > j) x--;
+            for (; x >= 0; x--) {
+              const e = evs[l[x]!]!;
+              if (!dependent(e.fp, fp) || sectionsCommute(e.cs, ej.cs)) continue;
+              cands.push(l[x]!);
+              break;
+            }
+          }
+        } else if (fp.obj !== '') {
+          rec = objs.get(fp.obj);
+          if (!rec) objs.set(fp.obj, (rec = newRec()));
+          if (rec.lastWrite >= 0) cands.push(rec.lastWrite);
+          if (fp.cls !== 'read') for (const x of rec.read.values()) cands.push(x);
+          if (fp.cls !== 'reader') for (const x of rec.reader.values()) cands.push(x);
+          if (fp.cls !== 'update') for (const x of rec.update.values()) cands.push(x);
+          if (fp.parent !== '') {
+            // The last write to the whole (a table allocated or freed) orders every access to its parts.
+            const whole = objs.get(fp.parent);
+            if (whole && whole.lastWrite >= 0) cands.push(whole.lastWrite);
+            let ps = parts.get(fp.parent);
+            if (!ps) parts.set(fp.parent, (ps = []));
+            if (!ps.includes(rec)) ps.push(rec);
+          } else if (fp.cls === 'write') {
+            // A write to a whole conflicts with every access to its parts.
+            const ps = parts.get(fp.obj);
+            if (ps) {
+              for (const pr of ps) {
+                if (pr.lastWrite >= 0) cands.push(pr.lastWrite);
+                for (const x of pr.read.values()) cands.push(x);
+                for (const x of pr.reader.values()) cands.push(x);
+                for (const x of pr.update.values()) cands.push(x);
+              }
+            }
+          }
+        }
+        const vc = clock.slice();
+        for (const c of cands) {
+          const cv = evs[c]!.vc;
+          for (let x = 0; x < cv.length; x++) if ((cv[x] ?? 0) > (vc[x] ?? 0)) vc[x] = cv[x]!;
+        }
+        for (let x = 0; x < vc.length; x++) if (vc[x] === undefined) vc[x] = 0;
+        vc[q] = ej.local;
+        ej.vc = vc;
+        if (fp.global) lastGlobal = j;
+        else if (rec) {
+          if (fp.cls === 'write') {
+            rec.lastWrite = j;
+            // (Map.clear() allocates a new table even when empty.)
+            if (rec.read.size > 0) rec.read.clear();
+            if (rec.reader.size > 0) rec.reader.clear();
+            if (rec.update.size > 0) rec.update.clear();
+          } else (fp.cls === 'read' ? rec.read : fp.cls === 'reader' ? rec.reader : rec.update).set(q, j);
+        }
+        // Races: dependent earlier events of other threads not ordered before e_j otherwise
+        // (candidates deduplicated in order of first appearance).
+        if (uniq.length > 0) uniq.length = 0;
+        for (const c of cands) if (!uniq.includes(c) && evs[c]!.tid !== q && !hb(evs, c, clock)) uniq.push(c);
+        // (addBacktrack does not touch the scratch arrays.)
+        for (const x of uniq) {
+          let maximal = true;
+          for (const y of uniq) if (y !== x && hb(evs, x, evs[y]!.vc)) maximal = false;
+          if (maximal) addBacktrack(x, j);
+        }
       }
     };
 
@@ -406,6 +687,7 @@ export function dporSearch(target: DporTarget, opts: DporSearchOptions = {}): Dp
       if (e !== SLEEP_BLOCKED) throw e;
       sleepBlocked++;
     }
+    analyze();
     // Later positions belong to this run only.
     nodes.length = Math.min(nodes.length, evs.length);
     opts.onProgress?.(schedules);
@@ -434,7 +716,6 @@ export function dporSearch(target: DporTarget, opts: DporSearchOptions = {}): Dp
       exhaustive = true;
       break;
     }
-    fresh = next;
   }
   return { schedules, complete, sleepBlocked, exhaustive: exhaustive && !pruned, timedOut, stopped, pruned };
 }
@@ -517,6 +798,7 @@ export function runDpor(spec: WorkloadSpec, strategy: SyncStrategy, opts: Explor
       maxSchedules: left,
       timeLimitMs: timeLeft,
       preemptionBound: bound,
+      reduceLocks: opts.reduceLocks,
       onProgress: opts.onProgress ? (n) => opts.onProgress!(schedules + n) : undefined,
       onRun: (exec) => {
         log10Plain = Math.max(log10Plain, log10Multinomial(stepsPerThread(exec.schedule)));

@@ -27,6 +27,11 @@ export interface ExploreOptions {
   pctDepth?: number;
   /** Keep exploring after the first violation of each kind (default: stop at the first violation). */
   all?: boolean;
+  /**
+   * DPOR only: lock-aware reduction (default true): critical sections of one lock whose steps do
+   * not conflict are not ordered against each other (engine/dpor.ts). false = plain source-set DPOR.
+   */
+  reduceLocks?: boolean;
   /** Shrink counterexamples before reporting (default true). */
   minimize?: boolean;
   /** Progress callback: schedules done so far. */

@@ -52,6 +52,12 @@ export interface Step {
    * refcount or mapcount), or a read-side rw_semaphore operation.
    */
   commutes?: boolean;
+  /**
+   * The object `obj` is part of (a PTE's page-table page): a write to the parent (allocating or
+   * freeing the table) conflicts with every access to its parts; parts commute with each other
+   * unless they are the same object (engine/dpor.ts).
+   */
+  parent?: string;
   /** The cache line the step's atomic or lock word is on, when not `obj` (the timed simulator's cache-line model). */
   line?: string;
   /** A lock-class name for lock steps (lock_stat, lockdep). */

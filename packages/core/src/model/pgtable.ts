@@ -26,9 +26,26 @@ export class PmdTable {
   readonly ptl: SpinLock;
   /** Footprint object name, "pmd:<pfn>" (built once: it is read at nearly every step). */
   readonly objId: string;
+  /**
+   * Footprint object of the table page's refcount (get_page / put_page / page_count on the
+   * table's struct page): not an access to any entry.
+   */
+  readonly refObj: string;
+  /** Footprint object names of the entries, "pmd:<pfn>[i]", built on first use. */
+  private slots: string[] | null = null;
   constructor(readonly pfn: number) {
     this.ptl = new SpinLock(`spin:ptl#pmd${pfn}`, 'ptlock');
     this.objId = `pmd:${pfn}`;
+    this.refObj = `pmd:${pfn}.count`;
+  }
+  /**
+   * Footprint object of entry i: entries are separate words, so accesses to different entries
+   * commute; the table's own object (objId) is their parent: allocating or freeing the table
+   * conflicts with every entry (engine/dpor.ts).
+   */
+  slotObj(i: number): string {
+    const a = (this.slots ??= []);
+    return (a[i] ??= `${this.objId}[${i}]`);
   }
   clear(): void {
     this.page.fill(0);

@@ -297,7 +297,8 @@ export function* hardwareWalk(c: Ctx, mm: Mm, addr: number, write: boolean): KGe
   let ok = false;
   yield {
     fn: 'mmu_walk',
-    obj: p.table.objId,
+    obj: p.table.slotObj(p.index),
+    parent: p.table.objId,
     access: 'read',
     label: () => `MMU reads pmd${p.table.pfn}[${p.index}]`,
     cost: 'userAccess',

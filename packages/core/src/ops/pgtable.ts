@@ -42,7 +42,8 @@ export function* ptepGet(c: Ctx, p: PtePtr, fn: string, speculative = false): KG
   let v: PteVal = { page: 0, flags: 0 };
   yield {
     fn,
-    obj: p.table.objId,
+    obj: p.table.slotObj(p.index),
+    parent: p.table.objId,
     access: 'read',
     label: () => `huge_ptep_get(${p.mm.name} ${hex(p.addr)} -> pmd${p.table.pfn}[${p.index}])`,
     cost: 'step',
@@ -58,7 +59,8 @@ export function* ptepGet(c: Ctx, p: PtePtr, fn: string, speculative = false): KG
 export function* ptepSet(c: Ctx, p: PtePtr, v: PteVal, fn: string, label = 'set_huge_pte_at'): KGen {
   yield {
     fn,
-    obj: p.table.objId,
+    obj: p.table.slotObj(p.index),
+    parent: p.table.objId,
     access: 'write',
     label: () => `${label}(${p.mm.name} ${hex(p.addr)} -> pmd${p.table.pfn}[${p.index}])`,
     cost: 'pteUpdate',
@@ -164,10 +166,11 @@ export function* hugePmdShare(c: Ctx, mm: Mm, vma: Vma, addr: number): KGen<PteP
       // get_page(virt_to_page(spte))
       yield {
         fn,
-        obj: p.table.objId,
+        obj: p.table.refObj,
         access: 'write',
         label: `get_page(pmd${p.table.pfn}) [share with ${svma.mm.name}]`,
         cost: 'atomic',
+        line: p.table.objId,
         run: () => {
           c.k.bus.emit('pte:access', { t: c.t, ptep: p, write: true, fn, what: 'ptl' });
           p.table.refcount++;
@@ -220,7 +223,7 @@ export function* hugePmdUnshare(c: Ctx, mm: Mm, addr: number, p: PtePtr): KGen<b
   let shared = false;
   yield {
     fn,
-    obj: p.table.objId,
+    obj: p.table.refObj,
     access: 'read',
     label: () => `page_count(pmd${p.table.pfn})`,
     cost: 'step',
@@ -254,10 +257,11 @@ export function* putTable(c: Ctx, table: PmdTable, fn: string): KGen {
   let last = false;
   yield {
     fn,
-    obj: table.objId,
+    obj: table.refObj,
     access: 'write',
     label: () => `put_page(pmd${table.pfn})`,
     cost: 'atomic',
+    line: table.objId,
     run: () => {
       table.refcount--;
       last = table.refcount === 0;
