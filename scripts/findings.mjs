@@ -24,6 +24,7 @@ import {
   perfPlan,
   raceExpectation,
   verdictText,
+  findingWhere,
   PERF_EXPECTATIONS,
 } from '../apps/suite/dist/index.js';
 
@@ -112,7 +113,7 @@ for (const w of workloads) {
       out.push('Violations (one per kind and strategy; `npx hugesync replay <token>` prints the interleaving):');
       out.push('');
       for (const { s, f } of details) {
-        out.push(`- **${s}**, \`${f.kind}\` (${f.explorer}, ${f.steps} steps, ${f.preemptions} context switches): ${f.message}`);
+        out.push(`- **${s}**, \`${f.kind}\` ${findingWhere(f)} (${f.explorer}, ${f.steps} steps, ${f.preemptions} context switches): ${f.message}`);
         out.push(`  \`${f.replay}\``);
       }
       out.push('');
@@ -212,7 +213,7 @@ function writeReadmes() {
         const why = e ? `${e.why}${e.finding ? ` **Finding:** ${e.finding}` : ''}` : '(no expectation recorded)';
         const dp = `${n(c.dpor.schedules)}${c.exhaustive ? ' (exhaustive)' : ' (budget)'}`;
         md.push(`| ${w.name} | ${verdictOf(c)} | ${dp} | ${why.replace(/\|/g, '\\|').replace(/\n/g, ' ')} |`);
-        for (const f of c.findings) tokens.push(`- ${w.name}, \`${f.kind}\` (${f.explorer}, ${f.steps} steps): \`${f.replay}\``);
+        for (const f of c.findings) tokens.push(`- ${w.name}, \`${f.kind}\` ${findingWhere(f)} (${f.explorer}, ${f.steps} steps): \`${f.replay}\``);
       }
       md.push('');
       if (tokens.length) {

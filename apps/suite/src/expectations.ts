@@ -679,6 +679,80 @@ export const RACE_EXPECTATIONS: RaceExpectation[] = [
     why: 'As vma-lock (6.3 handles hwpoison entries under the fault mutex and vma lock). data-race: the fault\'s entry read under the fault mutex without the PTL (lock map A.1 step 5) against the PTE update under the PTL (as fault-punch-hole-race × none; rechecked under the PTL in the kernel).',
     finding: 'As vma-lock.',
   },
+  // ---- migrate-vs-fork-anon: seed 003, Hugh Dickins' anon_vma bug in 5.7 (only the 5.7 form has it) ----
+  {
+    workload: 'migrate-vs-fork-anon',
+    strategy: 'none',
+    verdict: { clean: true, exhaustive: true },
+    why: 'Lock map A.10 N (5.6): try_to_unmap() and remove_migration_ptes() walk the anon page through rmap_walk_anon() under anon_vma_lock_read(), so the clone (anon_vma write) is ordered against both walks. A forks while M migrates its anonymous page: dup_mmap() -> anon_vma_fork() -> anon_vma_clone() links the child vma into the page\'s anon_vma tree under anon_vma->rwsem for write, copy_hugetlb_page_range() copies the PTE or the migration entry (read-only for COW), and remove_migration_ptes() restores whatever the child copied. DPOR exhaustive (1,619 schedules).',
+  },
+  {
+    workload: 'migrate-vs-fork-anon',
+    strategy: 'i-mmap-rwsem',
+    verdict: { clean: true, exhaustive: true },
+    why: '336bf30eb765 (5.10.7, after seed 003): anon pages skip hugetlb_page_mapping_lock_write() and TTU_RMAP_LOCKED, so the walks take anon_vma_lock_read() as in 5.6. A forks while M migrates its anonymous page: dup_mmap() -> anon_vma_fork() -> anon_vma_clone() links the child vma into the page\'s anon_vma tree under anon_vma->rwsem for write, copy_hugetlb_page_range() copies the PTE or the migration entry (read-only for COW), and remove_migration_ptes() restores whatever the child copied. DPOR exhaustive (1,619). The 5.7 form (c0d0381ade79, not a built-in) reports data-race in anon_vma_clone / rmap_walk_anon here: Hugh Dickins\' bug (packages/strategy-i-mmap-rwsem/README.md).',
+  },
+  {
+    workload: 'migrate-vs-fork-anon',
+    strategy: 'hinode-rwsem',
+    verdict: { clean: true, exhaustive: true },
+    why: 'Lock map A.10 H: the hinode RFC (on 5.10-rc, after 336bf30eb765) takes hinode_rwsem for file pages only; anon pages take the anon_vma walk. A forks while M migrates its anonymous page: dup_mmap() -> anon_vma_fork() -> anon_vma_clone() links the child vma into the page\'s anon_vma tree under anon_vma->rwsem for write, copy_hugetlb_page_range() copies the PTE or the migration entry (read-only for COW), and remove_migration_ptes() restores whatever the child copied. DPOR exhaustive (1,619).',
+  },
+  {
+    workload: 'migrate-vs-fork-anon',
+    strategy: 'vma-lock',
+    verdict: { clean: true, exhaustive: true },
+    why: 'Lock map A.10 V (6.1.15): try_to_migrate() of an anon page walks the anon_vma under anon_vma_lock_read(); no vma trylock (anon pages are never in a shareable vma). A forks while M migrates its anonymous page: dup_mmap() -> anon_vma_fork() -> anon_vma_clone() links the child vma into the page\'s anon_vma tree under anon_vma->rwsem for write, copy_hugetlb_page_range() copies the PTE or the migration entry (read-only for COW), and remove_migration_ptes() restores whatever the child copied. DPOR exhaustive (1,619).',
+  },
+  {
+    workload: 'migrate-vs-fork-anon',
+    strategy: 'rcu',
+    verdict: { clean: true, exhaustive: true },
+    why: 'As vma-lock (RFC v1 changes no rmap path). A forks while M migrates its anonymous page: dup_mmap() -> anon_vma_fork() -> anon_vma_clone() links the child vma into the page\'s anon_vma tree under anon_vma->rwsem for write, copy_hugetlb_page_range() copies the PTE or the migration entry (read-only for COW), and remove_migration_ptes() restores whatever the child copied. DPOR exhaustive (1,619).',
+  },
+  {
+    workload: 'migrate-vs-fork-anon',
+    strategy: 'vma-lock-6.3',
+    verdict: { clean: true, exhaustive: true },
+    why: 'As vma-lock (6.3.8 try_to_migrate_one / rmap_walk_anon). A forks while M migrates its anonymous page: dup_mmap() -> anon_vma_fork() -> anon_vma_clone() links the child vma into the page\'s anon_vma tree under anon_vma->rwsem for write, copy_hugetlb_page_range() copies the PTE or the migration entry (read-only for COW), and remove_migration_ptes() restores whatever the child copied. DPOR exhaustive (1,619).',
+  },
+  // ---- follow-page-vs-unshare: seed 001, follow_page() (follow_huge_pmd / hugetlb_follow_page_mask) ----
+  {
+    workload: 'follow-page-vs-unshare',
+    strategy: 'none',
+    verdict: { kinds: ['pte-use-after-free'] },
+    why: 'Seed 001 / lock map A.12 N: follow_page_mask() -> follow_huge_pmd() (5.6) takes the PTL through a pmd pointer from a lockless walk with only mmap_lock; C unshares A\'s table and B, the last sharer, frees it under the walk (as gup-nowait-vs-unshare, through the non-GUP path).',
+  },
+  {
+    workload: 'follow-page-vs-unshare',
+    strategy: 'i-mmap-rwsem',
+    verdict: { kinds: ['pte-use-after-free'] },
+    why: 'Lock map A.12 I: 5.7..6.0 hold i_mmap_rwsem across hugetlb_fault only; follow_page() walks without it (follow_huge_pmd, 6.0 follow_huge_pmd_pte).',
+  },
+  {
+    workload: 'follow-page-vs-unshare',
+    strategy: 'hinode-rwsem',
+    verdict: { kinds: ['pte-use-after-free'] },
+    why: 'The hinode RFC wraps the fault path only; follow_page() walks as in 5.10 (lock map A.12).',
+  },
+  {
+    workload: 'follow-page-vs-unshare',
+    strategy: 'vma-lock',
+    verdict: { kinds: ['pte-use-after-free'] },
+    why: 'Seed 001 cover letter: the 6.1 vma lock is not taken by follow_huge_pmd_pte() (lock map A.12 V: huge_pte_offset + PTL; 6.2 hugetlb_follow_page_mask takes no vma lock either); RFC v1 07/10 is the fix.',
+  },
+  {
+    workload: 'follow-page-vs-unshare',
+    strategy: 'rcu',
+    verdict: { clean: true, exhaustive: false },
+    why: 'Seed 001 RFC v1 07/10 "Make hugetlb_follow_page_mask() RCU-safe": rcu_read_lock() around the walk and the PTL; the table is freed from call_rcu after A leaves.',
+  },
+  {
+    workload: 'follow-page-vs-unshare',
+    strategy: 'vma-lock-6.3',
+    verdict: { clean: true, exhaustive: true },
+    why: 'v6.3.8 hugetlb_follow_page_mask() (lock map A.12 W): hugetlb_vma_lock_read -> hugetlb_walk -> PTL -> try_grab_page -> unlocks; the punch\'s trylock in hugetlb_vmdelete_list fails on A\'s vma, so A is not unshared. DPOR exhaustive (240 schedules).',
+  },
 ];
 
 export const PERF_EXPECTATIONS: PerfExpectation[] = [

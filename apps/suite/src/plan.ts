@@ -68,7 +68,7 @@ export const RACE_PLANS: Record<string, RacePlan> = {
   // schedule ~3,000 steps, and the RCU callback kthread conflicts with every step: a small DPOR
   // budget (its preemption-bounded rounds find the short counterexamples first), then random.
   ...Object.fromEntries(
-    ['access-vs-unshare-tlb', 'gup-fast-vs-unshare', 'gup-nowait-vs-unshare', 'walk-vs-unshare', 'uffd-vs-unshare'].map((w): [string, RacePlan] => [
+    ['access-vs-unshare-tlb', 'gup-fast-vs-unshare', 'gup-nowait-vs-unshare', 'walk-vs-unshare', 'uffd-vs-unshare', 'follow-page-vs-unshare'].map((w): [string, RacePlan] => [
       w,
       {
         seed: 1,

@@ -50,6 +50,17 @@ export function strategyByName(name: string): SyncStrategy {
   return s;
 }
 
+/**
+ * Where a finding was detected, for the docs: "in `fn`" (the kernel function of the step), "in
+ * task T" when only the task is known, or "at quiescence" for an invariant checked once every
+ * task has finished (refcount, page-leak, reserve-count, migration-entry-leak...), which has neither.
+ */
+export function findingWhere(f: { fn?: string; thread?: string }): string {
+  if (f.fn) return `in \`${f.fn}\``;
+  if (f.thread) return `in task ${f.thread}`;
+  return 'at quiescence';
+}
+
 /** Whether a DPOR result gets the second (random/PCT) pass. */
 export function needsFallback(dpor: ExploreResult): boolean {
   return !dpor.exhaustive || dpor.violations.length > 0;

@@ -20,4 +20,7 @@ export const COVERED_BY_FILES = [
   'migrate-vs-fault-anon',
   'migrate-vs-unshare',
   'hwpoison-vs-fault',
+  'migrate-vs-fork-anon',
+  // issue #5: follow_page (follow_huge_pmd / hugetlb_follow_page_mask)
+  'follow-page-vs-unshare',
 ];

@@ -79,6 +79,13 @@ export interface StrategyFeatures {
   splitUnsharesPmds: boolean;
   /** mremap() can move a hugetlb vma: move_hugetlb_page_tables() (550a7d60bd5e, 5.16+); before, vma_to_resize() refuses it with -EINVAL. */
   mremapMovesHugetlb: boolean;
+  /**
+   * follow_page() of a hugetlb address (move_pages, memory-failure injection): 'follow_huge_pmd'
+   * (5.x follow_page_mask -> follow_huge_pmd; 6.1 follow_huge_pmd_pte: a lockless walk, the PTL,
+   * waits on a migration entry) or 'hugetlb_follow_page_mask' (6.3: under the design's walkBegin,
+   * no wait on a migration entry).
+   */
+  followPageHugetlb: 'follow_huge_pmd' | 'hugetlb_follow_page_mask';
 }
 
 export const BASELINE_FEATURES: StrategyFeatures = {
@@ -99,6 +106,7 @@ export const BASELINE_FEATURES: StrategyFeatures = {
   madviseDontneed: false,
   splitUnsharesPmds: false,
   mremapMovesHugetlb: false,
+  followPageHugetlb: 'follow_huge_pmd',
 };
 
 export interface SyncStrategy {
@@ -160,7 +168,8 @@ export interface SyncStrategy {
    * Lockless huge_pte_offset() walkers: begin/end protection. Called around hugetlb_fault's early
    * walk, per page of follow_hugetlb_page (GUP; `where: 'atomic'` for FOLL_NOWAIT, the caller seed
    * 001 calls unable to sleep), in handle_userfault before set_current_state up to the end of
-   * userfaultfd_huge_must_wait, and around the whole walk_hugetlb_range loop.
+   * userfaultfd_huge_must_wait, around the whole walk_hugetlb_range loop, and around follow_page()'s
+   * walk (follow_huge_pmd / hugetlb_follow_page_mask; ended before a migration-entry wait).
    */
   walkBegin?(c: Ctx, vma: Vma, where: WalkContext): KGen;
   walkEnd?(c: Ctx, vma: Vma, where: WalkContext): KGen;
@@ -221,4 +230,5 @@ export const STRATEGY_HOOKS = [
 /** Allowed values of the features that are not booleans. */
 export const STRATEGY_FEATURE_ENUMS: Readonly<Record<string, readonly string[]>> = {
   sizeCheck: ['before-lookup', 'when-absent'],
+  followPageHugetlb: ['follow_huge_pmd', 'hugetlb_follow_page_mask'],
 };

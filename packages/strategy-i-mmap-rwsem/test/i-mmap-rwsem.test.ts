@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { explore, noneStrategy, replaySchedule, decodeToken, Kernel, RwSem, lockIt, unlockIt, type KGen, type ViolationKind } from '@hugesync/core';
+import { fileURLToPath } from 'node:url';
+import { explore, noneStrategy, replaySchedule, decodeToken, loadWorkloadFile, Kernel, RwSem, lockIt, unlockIt, type KGen, type ViolationKind } from '@hugesync/core';
 import { pmdUnshareRace, faultTruncateRace } from '../../core/test/fixtures.js';
 import { iMmapRwsemStrategy, createIMmapRwsemStrategy } from '../src/index.js';
 import { single, record, idx, GiB, MiB, I_MMAP, FAULT_MUTEX } from './helpers.js';
@@ -121,5 +122,28 @@ describe('i-mmap-rwsem: exploration of the core fixtures', () => {
     const sched = decodeToken(ctl.violations[0]!.replay).schedule;
     const r = replaySchedule(faultTruncateRace(), s, sched, 1);
     expect(r.violations.filter((v) => !DISCIPLINE.includes(v.kind))).toEqual([]);
+  });
+});
+
+describe('seed 003: Hugh Dickins\' anon_vma bug in the 5.7 form (catalog migrate-vs-fork-anon)', () => {
+  const spec = () => loadWorkloadFile(fileURLToPath(new URL('../../workloads/catalog/migrate-vs-fork-anon.yaml', import.meta.url)));
+
+  it('5.7: the TTU_RMAP_LOCKED anon_vma walk races with anon_vma_clone() of a fork (exhaustive DPOR)', () => {
+    const r = explore(spec(), createIMmapRwsemStrategy({ form: '5.7' }), { explorer: 'dpor', schedules: 20_000, seed: 1, all: true });
+    expect(r.exhaustive).toBe(true);
+    const race = r.violations.find((v) => v.kind === 'data-race');
+    expect(race?.message).toBe('data-race in anon_vma_clone / rmap_walk_anon');
+    // The walker holds i_mmap_rwsem (hugetlb_page_mapping_lock_write) but not anon_vma->rwsem.
+    expect(race?.report).toMatch(/rmap_walk_anon: plain read\n\s+locks held: page_lock, page_lock, hugetlbfs_i_mmap_rwsem_key\n/);
+    expect(race?.report).toMatch(/anon_vma_clone: plain write\n\s+locks held: .*anon_vma->rwsem/);
+    // Class-level report of the mapcount hack: relocking the old page under i_mmap_rwsem while the new (private) page is locked.
+    expect(r.violations.map((v) => v.kind).sort()).toEqual(['data-race', 'lock-order']);
+    const again = replaySchedule(spec(), createIMmapRwsemStrategy({ form: '5.7' }), decodeToken(race!.replay).schedule, 1);
+    expect(again.violations.map((v) => v.kind)).toContain('data-race');
+  });
+
+  it('5.10 (336bf30eb765): anon pages take the normal anon_vma walk: clean, exhaustive', () => {
+    const r = explore(spec(), s, { explorer: 'dpor', schedules: 20_000, seed: 1, all: true });
+    expect([r.exhaustive, r.violations.map((v) => `${v.kind}: ${v.message}`)]).toEqual([true, []]);
   });
 });

@@ -58,7 +58,7 @@ export const hugetlbWalkStrategy: SyncStrategy = composeStrategy(vmaLockStrategy
   kernel: 'v6.3.8',
   package: '@hugesync/strategy-rcu',
   options: { form: '6.3.8 hugetlb_walk()' },
-  features: { ...vmaLockStrategy.features, faultLocklessWalk: false },
+  features: { ...vmaLockStrategy.features, faultLocklessWalk: false, followPageHugetlb: 'hugetlb_follow_page_mask' },
 
   /**
    * mm/hugetlb.c follow_hugetlb_page(), hugetlb_follow_page_mask(); fs/userfaultfd.c

@@ -25,6 +25,22 @@ describe('issue #5 catalog workloads', () => {
     });
   }
 
+  it('migrate-vs-fork-anon forks a child that stays (exit: false) against a migration of an anonymous page; follow-page-vs-unshare only follows the page (migrate stat)', () => {
+    const w = loadCatalogWorkload('migrate-vs-fork-anon');
+    expect(w.processes[0]!.mappings[0]!.shared).toBe(false);
+    expect(w.threads.flatMap((t) => t.ops)).toEqual([
+      { op: 'fork', child: 'child', ops: [], exit: false, expect: 'ok' },
+      { op: 'migrate', mapping: 'm', offset: 0 },
+    ]);
+    const f = loadCatalogWorkload('follow-page-vs-unshare');
+    expect(f.threads[0]!.ops).toEqual([{ op: 'migrate', mapping: 'm', offset: 0, stat: true }]);
+    // Sequentially (A first) nothing is unshared under A yet: every design is clean and the lookup finds the page.
+    for (const name of ['migrate-vs-fork-anon', 'follow-page-vs-unshare']) {
+      const { exec } = runOnce(loadCatalogWorkload(name), noneStrategy, { pick: (r) => r[0]! }, { seed: 1 });
+      expect([name, exec.completed, exec.violations.map((v) => v.kind)]).toEqual([name, true, []]);
+    }
+  });
+
   it('shm-detach-vs-fault maps a SysV segment (files[].shm) and detaches it with shmdt', () => {
     const w = loadCatalogWorkload('shm-detach-vs-fault');
     expect(w.files).toEqual([{ name: 'seg', size: 2 ** 30, shm: true }]);

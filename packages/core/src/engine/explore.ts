@@ -43,6 +43,8 @@ export interface Finding {
   message: string;
   report?: string;
   thread?: string;
+  /** The kernel function it was detected in; absent for an invariant checked at quiescence (refcount, page-leak...). */
+  fn?: string;
   /** Replay token reproducing it. */
   replay: string;
   /** Steps in the (minimised) schedule. */
@@ -133,6 +135,7 @@ export function findingFrom(spec: WorkloadSpec, strategy: SyncStrategy, explorer
     message: shown.message,
     report: shown.report,
     thread: shown.thread,
+    ...(shown.fn ? { fn: shown.fn } : {}),
     replay: encodeToken({ workload: spec.name, params: spec.params, strategy: strategy.name, explorer, seed, schedule: sch, specHash: specHash(spec) }),
     steps,
     preemptions: countPreemptions(sch),

@@ -24,15 +24,25 @@ export interface VmOpsWrapper {
   close(c: Ctx, vma: Vma): KGen;
 }
 
-/** struct anon_vma with its rwsem (private mappings). */
+/**
+ * struct anon_vma with its rwsem (private mappings). A child's anon_vma made by anon_vma_fork()
+ * has the parent's root: anon_vma_lock_write/read() lock anon_vma->root->rwsem, so the whole
+ * fork tree shares one rwsem (`root` given: its rwsem is used).
+ */
 export class AnonVma {
   readonly rwsem: RwSem;
   /** The anon_vma_chain: every vma whose anonymous pages may live in this anon_vma (the rb_root interval tree). */
   readonly vmas: Vma[] = [];
   /** Footprint object of the chain, "anon_vma:<id>" (protected by the rwsem). */
   readonly objId: string;
-  constructor(readonly id: number) {
-    this.rwsem = new RwSem(`rwsem:anon_vma#${id}`, 'anon_vma->rwsem');
+  /** anon_vma->root (itself for a first-level anon_vma). */
+  readonly root: AnonVma;
+  constructor(
+    readonly id: number,
+    root?: AnonVma,
+  ) {
+    this.root = root?.root ?? this;
+    this.rwsem = root ? this.root.rwsem : new RwSem(`rwsem:anon_vma#${id}`, 'anon_vma->rwsem');
     this.objId = `anon_vma:${id}`;
   }
 }
@@ -40,6 +50,12 @@ export class AnonVma {
 /** struct vm_area_struct for a hugetlb mapping. */
 export class Vma {
   anonVma: AnonVma | null = null;
+  /**
+   * vma->anon_vma_chain: every anon_vma this vma is linked into (its own, and after fork its
+   * parent's), filled by __anon_vma_prepare() and anon_vma_fork(). Empty for a vma that only
+   * copied anon_vma (split, mremap copies: unlink_anon_vmas() then uses anon_vma alone).
+   */
+  readonly anonVmaChain: AnonVma[] = [];
   /** Private mappings: the owner's resv_map (HPAGE_RESV_OWNER). */
   resvMap: ResvMap | null = null;
   resvOwner = false;

@@ -14,7 +14,7 @@ import { underHugetlbLock, hugetlbUnreservePages, putPage } from './resv.js';
 import { removeHugePage } from './pagecache.js';
 import { tryToUnmap } from './rmap.js';
 import { hugetlbFault } from './fault.js';
-import { followHugePage } from './migrate.js';
+import { followPageMask } from './migrate.js';
 import type { RmapUnmapLock } from '../strategy.js';
 
 /**
@@ -131,7 +131,7 @@ export function* sysMadviseHwpoison(c: Ctx, mm: Mm, addr: number): KGen<string> 
   let page: HugePage | null = null;
   let err = vma ? '' : 'EFAULT';
   for (let tries = 0; vma && !page && !err && tries < 8; tries++) {
-    page = yield* followHugePage(c, vma, addr);
+    page = yield* followPageMask(c, vma, addr);
     if (page) break;
     const r = yield* hugetlbFault(c, mm, vma, addr, false);
     if (r !== 'ok' && r !== 'retry') err = 'EFAULT';

@@ -69,32 +69,82 @@ export function* migrationEntryWaitHuge(c: Ctx, vma: Vma, ptep: PtePtr, faultLoc
   };
 }
 
+/** Under the PTL: a present entry's page, with a reference if FOLL_GET (get_page / try_grab_page); null otherwise. */
+function* grabPresent(c: Ctx, e: { page: number; flags: number }, fn: string, get: boolean): KGen<HugePage | null> {
+  if (!(e.flags & PTE_PRESENT)) return null;
+  const p = c.k.hstate.pages[e.page - 1]!;
+  if (!get) return p;
+  yield* wr(c, fn, p.objId, `get_page(${p.id})`, 'atomic');
+  p.refcount++;
+  return p;
+}
+
 /**
- * mm/gup.c follow_page_mask() -> follow_huge_pmd() @ v5.6 (FOLL_GET): the page mapped at addr,
- * with a reference, looked up under the PTL; a design that protects page-table walkers outside
- * the fault path brackets it (walkBegin/walkEnd: RCU in Peter Xu's RFC, the vma lock in 6.3).
+ * mm/hugetlb.c follow_huge_pmd() @ v5.6, from mm/gup.c follow_page_mask() -> follow_pmd_mask()
+ * (v6.1: follow_huge_pmd_pte(), the same steps through huge_pte_offset() / huge_pte_lock()): the
+ * pmd found by a lockless walk with only mmap_lock held, its PTL, the entry under it. A present
+ * entry gives the page; a migration entry: unlock, __migration_entry_wait(), walk again; anything
+ * else gives none. A design that protects lockless walkers brackets the walk (walkBegin/walkEnd:
+ * rcu_read_lock() in Peter Xu's RFC v1 07/10), ending the section before the wait.
  */
-export function* followHugePage(c: Ctx, vma: Vma, addr: number): KGen<HugePage | null> {
+function* followHugePmd(c: Ctx, vma: Vma, addr: number, get: boolean): KGen<HugePage | null> {
   const fn = 'follow_huge_pmd';
   const s = c.k.strategy;
   const haddr = hpageAlignDown(addr);
+  for (let tries = 0; tries < 8; tries++) {
+    if (s.walkBegin) yield* s.walkBegin(c, vma, 'sleepable');
+    const ptep = yield* hugePteOffset(c, vma.mm, haddr, 'follow_page_mask');
+    if (!ptep) {
+      if (s.walkEnd) yield* s.walkEnd(c, vma, 'sleepable');
+      return null;
+    }
+    // As in follow_hugetlb_page(): through a table unshared from this mm but still alive the entry
+    // maps the same file page (tables are shared only at identical offsets); only a freed table is
+    // a bug for this reader (pte-use-after-free), so the accesses are speculative.
+    yield* hugePteLock(c, ptep, fn, true);
+    const e = yield* ptepGet(c, ptep, fn, true);
+    const page = yield* grabPresent(c, e, fn, get);
+    yield* hugePteUnlock(c, ptep, fn);
+    if (s.walkEnd) yield* s.walkEnd(c, vma, 'sleepable');
+    if (page || !isMigrationEntry(e.flags)) return page;
+    yield* migrationEntryWaitHuge(c, vma, ptep);
+  }
+  return null;
+}
+
+/**
+ * mm/hugetlb.c hugetlb_follow_page_mask() @ v6.3.8 (lock map A.12 W): hugetlb_vma_lock_read()
+ * (the design's walkBegin) -> hugetlb_walk() -> PTL -> a present entry gives the page
+ * (try_grab_page); a migration entry is not waited for (v3 1/9 "Don't wait for migration entry
+ * during follow page": no page) -> PTL unlock -> hugetlb_vma_unlock_read() (walkEnd).
+ */
+function* hugetlbFollowPageMask(c: Ctx, vma: Vma, addr: number, get: boolean): KGen<HugePage | null> {
+  const fn = 'hugetlb_follow_page_mask';
+  const s = c.k.strategy;
   if (s.walkBegin) yield* s.walkBegin(c, vma, 'sleepable');
   let page: HugePage | null = null;
-  const ptep = yield* hugePteOffset(c, vma.mm, haddr, 'follow_page_mask');
+  const ptep = yield* hugePteOffset(c, vma.mm, hpageAlignDown(addr), 'hugetlb_walk');
   if (ptep) {
-    yield* hugePteLock(c, ptep, fn);
-    const e = yield* ptepGet(c, ptep, fn);
-    if (e.flags & PTE_PRESENT) {
-      const p = c.k.hstate.pages[e.page - 1]!;
-      yield* wr(c, fn, p.objId, `get_page(${p.id})`, 'atomic');
-      p.refcount++;
-      page = p;
-    }
+    yield* hugePteLock(c, ptep, fn, true);
+    page = yield* grabPresent(c, yield* ptepGet(c, ptep, fn, true), fn, get);
     yield* hugePteUnlock(c, ptep, fn);
   }
   if (s.walkEnd) yield* s.walkEnd(c, vma, 'sleepable');
   return page;
 }
+
+/**
+ * mm/gup.c follow_page() -> follow_page_mask() @ v5.6 for a hugetlb vma (FOLL_GET when `get`):
+ * the design kernel's hugetlb walk (feature followPageHugetlb): follow_huge_pmd() (5.x; 6.1's
+ * follow_huge_pmd_pte() takes the same steps) or hugetlb_follow_page_mask() (6.3).
+ */
+export function* followPageMask(c: Ctx, vma: Vma, addr: number, get = true): KGen<HugePage | null> {
+  if (c.k.strategy.features.followPageHugetlb === 'hugetlb_follow_page_mask') return yield* hugetlbFollowPageMask(c, vma, addr, get);
+  return yield* followHugePmd(c, vma, addr, get);
+}
+
+/** @deprecated The name before followPageMask(): follow_page(FOLL_GET) of a hugetlb address. */
+export const followHugePage = (c: Ctx, vma: Vma, addr: number): KGen<HugePage | null> => followPageMask(c, vma, addr, true);
 
 /** mm/hugetlb.c isolate_huge_page() @ v5.6: under hugetlb_lock, get_page_unless_zero and take it off the active list. */
 function* isolateHugePage(c: Ctx, page: HugePage): KGen<boolean> {
@@ -261,7 +311,7 @@ export function* sysMovePages(c: Ctx, mm: Mm, addr: number): KGen<string> {
   let page: HugePage | null = null;
   let isolated = false;
   if (vma) {
-    page = yield* followHugePage(c, vma, addr);
+    page = yield* followPageMask(c, vma, addr);
     if (page) {
       isolated = yield* isolateHugePage(c, page);
       yield* putPage(c, page, fn);
@@ -273,4 +323,22 @@ export function* sysMovePages(c: Ctx, mm: Mm, addr: number): KGen<string> {
   if (!isolated) return 'EBUSY';
   const rc = yield* migratePages(c, page);
   return rc === 'success' ? 'ok' : rc === 'enomem' ? 'ENOMEM' : 'EBUSY';
+}
+
+/**
+ * mm/migrate.c move_pages() with nodes == NULL -> do_pages_stat() -> do_pages_stat_array() @ v6.1
+ * for one huge page: under mmap_lock for read, find_vma() and follow_page(FOLL_GET | FOLL_DUMP),
+ * page_to_nid(), put_page(). (FOLL_GET came with Miaohe Lin's 2022 refcount fix; 5.x follows
+ * without it: the model takes the reference in every version, one atomic more.) Returns 'ok' (a
+ * page is there), 'ENOENT' or 'EFAULT'.
+ */
+export function* sysMovePagesStat(c: Ctx, mm: Mm, addr: number): KGen<string> {
+  const fn = 'do_pages_stat_array';
+  yield* lockIt(c, mm.mmapLock, 'read', fn);
+  yield* rd(c, 'find_vma', mm.objId, `find_vma(${mm.name})`);
+  const vma = mm.findVma(addr);
+  const page = vma ? yield* followPageMask(c, vma, addr) : null;
+  if (page) yield* putPage(c, page, fn);
+  yield* unlockIt(c, mm.mmapLock, 'read', fn);
+  return !vma ? 'EFAULT' : page ? 'ok' : 'ENOENT';
 }

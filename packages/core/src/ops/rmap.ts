@@ -9,7 +9,7 @@ import type { Ctx } from './ctx.js';
 import { lockIt, unlockIt, rd, wr, work } from './ctx.js';
 import { AnonVma, type Vma } from '../model/mm.js';
 import type { HugePage } from '../model/page.js';
-import { PTE_PRESENT, PTE_WRITE, isMigrationEntry, makeHwpoisonEntry, makeMigrationEntry } from '../model/pgtable.js';
+import { PTE_PRESENT, PTE_WRITE, isMigrationEntry, makeHwpoisonEntry, makeMigrationEntry, type PtePtr } from '../model/pgtable.js';
 import { hugePmdUnshare, hugePteLock, hugePteOffset, hugePteUnlock, ptepGet, ptepSet, hex } from './pgtable.js';
 import { putPage } from './resv.js';
 import type { RmapWhy } from '../strategy.js';
@@ -41,6 +41,7 @@ export function* anonVmaPrepare(c: Ctx, vma: Vma): KGen<AnonVma> {
     yield* wr(c, fn, av.objId, `anon_vma_chain_link(vma ${vma.id})`);
     vma.anonVma = av;
     av.vmas.push(vma);
+    vma.anonVmaChain.push(av);
     linked = true;
   }
   yield* unlockIt(c, vma.mm.pageTableLock, 'write', fn);
@@ -48,16 +49,50 @@ export function* anonVmaPrepare(c: Ctx, vma: Vma): KGen<AnonVma> {
   return linked ? av : vma.anonVma!;
 }
 
-/** mm/rmap.c unlink_anon_vmas() @ v5.6 (from free_pgtables): under anon_vma_lock_write, take the vma off the chain. */
+/**
+ * mm/rmap.c anon_vma_fork() @ v5.6 (from kernel/fork.c dup_mmap(), parent's and child's mmap_lock
+ * held for write, before the child vma enters i_mmap): anon_vma_clone() links the child vma into
+ * every anon_vma of the parent's chain under the root's anon_vma->rwsem for write (so rmap walks
+ * of the parent's anonymous pages find the child's copies), then a new anon_vma of the child's own,
+ * with the parent's root, is linked the same way. Nothing when the parent vma has no anon_vma.
+ */
+export function* anonVmaFork(c: Ctx, vma: Vma, pvma: Vma): KGen {
+  const parentAv = pvma.anonVma;
+  if (!parentAv) return;
+  // anon_vma_clone(): list_for_each_entry_reverse over the parent's chain, one root lock for all.
+  const clone = pvma.anonVmaChain.length > 0 ? pvma.anonVmaChain.slice().reverse() : [parentAv];
+  yield* lockIt(c, parentAv.rwsem, 'write', 'anon_vma_clone');
+  for (const av of clone) {
+    yield* wr(c, 'anon_vma_clone', av.objId, `anon_vma_chain_link(${vma.mm.name} vma ${vma.id}, anon_vma ${av.id})`);
+    av.vmas.push(vma);
+    vma.anonVmaChain.push(av);
+  }
+  yield* unlockIt(c, parentAv.rwsem, 'write', 'anon_vma_clone');
+  // The child's own anon_vma (anon_vma->root = the parent's root), locked through that root.
+  const own = new AnonVma(c.k.id(), parentAv);
+  vma.anonVma = own;
+  yield* lockIt(c, own.rwsem, 'write', 'anon_vma_fork');
+  yield* wr(c, 'anon_vma_fork', own.objId, `anon_vma_chain_link(${vma.mm.name} vma ${vma.id}, anon_vma ${own.id})`);
+  own.vmas.push(vma);
+  vma.anonVmaChain.push(own);
+  yield* unlockIt(c, own.rwsem, 'write', 'anon_vma_fork');
+}
+
+/**
+ * mm/rmap.c unlink_anon_vmas() @ v5.6 (from free_pgtables): under the root's anon_vma_lock_write,
+ * take the vma off every anon_vma of its chain (a vma with only a copied anon_vma pointer: that one).
+ */
 export function* unlinkAnonVmas(c: Ctx, vma: Vma): KGen {
   const fn = 'unlink_anon_vmas';
-  const av = vma.anonVma;
-  if (!av) return;
-  yield* lockIt(c, av.rwsem, 'write', fn);
-  yield* wr(c, fn, av.objId, `anon_vma_interval_tree_remove(vma ${vma.id})`);
-  const i = av.vmas.indexOf(vma);
-  if (i >= 0) av.vmas.splice(i, 1);
-  yield* unlockIt(c, av.rwsem, 'write', fn);
+  const chain = vma.anonVmaChain.length > 0 ? vma.anonVmaChain : vma.anonVma ? [vma.anonVma] : [];
+  if (chain.length === 0) return;
+  yield* lockIt(c, chain[0]!.rwsem, 'write', fn);
+  for (const av of chain) {
+    yield* wr(c, fn, av.objId, `anon_vma_interval_tree_remove(vma ${vma.id})`);
+    const i = av.vmas.indexOf(vma);
+    if (i >= 0) av.vmas.splice(i, 1);
+  }
+  yield* unlockIt(c, chain[0]!.rwsem, 'write', fn);
 }
 
 /** mm/rmap.c page_add_new_anon_rmap() for hugetlb: hugepage_add_new_anon_rmap() @ v5.6: page->mapping = anon_vma, page->index = linear index. */
@@ -110,9 +145,38 @@ function* rmapWalkFile(c: Ctx, page: HugePage, one: RmapOne, locked: boolean): K
   if (!locked) yield* unlockIt(c, mapping.iMmapRwsem, 'read', fn);
 }
 
+/** What page_vma_mapped_walk() found: the pte (its PTL held) and the entry read under it. */
+export interface PvmwHit {
+  ptep: PtePtr;
+  entry: { page: number; flags: number };
+}
+
+/**
+ * mm/page_vma_mapped.c page_vma_mapped_walk() @ v5.6, hugetlb branch (lock map A.14):
+ * huge_pte_offset() without any hugetlb lock (v6.3: hugetlb_walk(), whose lockdep assertion, vma
+ * lock or i_mmap_rwsem held, is satisfied by the rmap walker's i_mmap_rwsem for a file page; an
+ * anonymous page's private vma never shares its table), huge_pte_lockptr() + spin_lock(), then
+ * check_pte(): the entry maps `page` (PVMW_MIGRATION: is a migration entry for it). Returns with
+ * the PTL held on a match (the caller unlocks), null with it released otherwise. The same in
+ * every design: none hooks in here (RFC v1 06/10 adds rcu_read_lock(), redundant under i_mmap_rwsem).
+ */
+export function* pageVmaMappedWalk(c: Ctx, vma: Vma, addr: number, page: HugePage, migration: boolean): KGen<PvmwHit | null> {
+  const fn = 'page_vma_mapped_walk';
+  const ptep = yield* hugePteOffset(c, vma.mm, addr, fn);
+  if (!ptep) return null;
+  yield* hugePteLock(c, ptep, fn);
+  const entry = yield* ptepGet(c, ptep, fn);
+  const match = migration ? isMigrationEntry(entry.flags) : (entry.flags & PTE_PRESENT) !== 0;
+  if (!match || entry.page !== page.id) {
+    yield* hugePteUnlock(c, ptep, fn);
+    return null;
+  }
+  return { ptep, entry };
+}
+
 /**
  * mm/rmap.c try_to_unmap_one() @ v5.6 for a hugetlb page (try_to_migrate_one() from 5.16 has the
- * same hugetlb branch): page_vma_mapped_walk() (huge_pte_offset + PTL + check_pte); for a file
+ * same hugetlb branch): pageVmaMappedWalk() (huge_pte_offset + PTL + check_pte); for a file
  * page, huge_pmd_unshare() first (5.10+: only !PageAnon; 6.1: under hugetlb_vma_trylock_write(),
  * whose failure aborts the walk — the strategy's rmapUnshareLock hook), and if it unshared, flush
  * and go on with the next vma; otherwise clear the PTE, flush, and leave a hwpoison entry
@@ -122,14 +186,9 @@ export function* tryToUnmapOne(c: Ctx, page: HugePage, vma: Vma, addr: number, t
   const fn = ttu.migration ? 'try_to_migrate_one' : 'try_to_unmap_one';
   const s = c.k.strategy;
   const mm = vma.mm;
-  const ptep = yield* hugePteOffset(c, mm, addr, 'page_vma_mapped_walk');
-  if (!ptep) return true;
-  yield* hugePteLock(c, ptep, 'page_vma_mapped_walk');
-  const e = yield* ptepGet(c, ptep, 'page_vma_mapped_walk');
-  if (!(e.flags & PTE_PRESENT) || e.page !== page.id) {
-    yield* hugePteUnlock(c, ptep, 'page_vma_mapped_walk');
-    return true;
-  }
+  const found = yield* pageVmaMappedWalk(c, vma, addr, page, false);
+  if (!found) return true;
+  const { ptep, entry: e } = found;
   if (!page.anon) {
     // "We have to assume the worse case": a shared PMD is unshared rather than its entry cleared.
     let locked = true;
@@ -167,21 +226,16 @@ export function* tryToUnmap(c: Ctx, page: HugePage, ttu: TtuFlags): KGen<boolean
 }
 
 /**
- * mm/migrate.c remove_migration_pte() @ v5.6 for a hugetlb page: page_vma_mapped_walk(PVMW_MIGRATION)
+ * mm/migrate.c remove_migration_pte() @ v5.6 for a hugetlb page: pageVmaMappedWalk(PVMW_MIGRATION)
  * finds this vma's migration entry for `old` under the PTL and replaces it with a present PTE of
  * `page` (writable if the entry was), get_page + hugepage_add_anon_rmap / page_dup_rmap.
  */
 function* removeMigrationPte(c: Ctx, page: HugePage, vma: Vma, addr: number, old: HugePage): KGen<boolean> {
   const fn = 'remove_migration_pte';
   const mm = vma.mm;
-  const ptep = yield* hugePteOffset(c, mm, addr, 'page_vma_mapped_walk');
-  if (!ptep) return true;
-  yield* hugePteLock(c, ptep, 'page_vma_mapped_walk');
-  const e = yield* ptepGet(c, ptep, 'page_vma_mapped_walk');
-  if (!isMigrationEntry(e.flags) || e.page !== old.id) {
-    yield* hugePteUnlock(c, ptep, 'page_vma_mapped_walk');
-    return true;
-  }
+  const found = yield* pageVmaMappedWalk(c, vma, addr, old, true);
+  if (!found) return true;
+  const { ptep, entry: e } = found;
   yield* wr(c, fn, page.objId, () => `get_page + ${page.anon ? 'hugepage_add_anon_rmap' : 'page_dup_rmap'}(${page.id})`, 'atomic');
   page.refcount++;
   page.mapcount++;

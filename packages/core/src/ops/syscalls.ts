@@ -5,13 +5,13 @@ import { lockIt, unlockIt, rd, wr, upd, work } from './ctx.js';
 import { Vma, Mm, type VmaFlags, type VmOpsWrapper } from '../model/mm.js';
 import type { Inode } from '../model/inode.js';
 import { HPAGE_SIZE, HPAGE_ORDER, PAGE_SHIFT, PUD_SIZE, pudAlignDown } from '../model/constants.js';
-import { PTE_WRITE, PTE_PRESENT, PTE_MIGRATION, PTE_HWPOISON } from '../model/pgtable.js';
+import { PTE_WRITE, PTE_PRESENT, PTE_MIGRATION, PTE_HWPOISON, isMigrationEntry, isHwpoisonEntry, makeMigrationEntry } from '../model/pgtable.js';
 import { hugePteAlloc, hugePteOffset, hugePteLock, hugePteUnlock, hugePmdUnshare, ptepGet, ptepSet, hugetlbFreePgdRange } from './pgtable.js';
 import { hugetlbReservePages, hugetlbVmOpClose, allocHugePage, putPage } from './resv.js';
 import { findGetPage, hugeAddToPageCache } from './pagecache.js';
 import { hardwareWalk, handleMmFault, type FaultResult } from './fault.js';
 import { flushTlbRange } from './tlb.js';
-import { unlinkAnonVmas } from './rmap.js';
+import { anonVmaFork, unlinkAnonVmas } from './rmap.js';
 import { unmapHugepageRangeFinal, unmapHugepageRangeInner, tlbFinishMmu, hugetlbVmtruncate, hugetlbfsPunchHole, type Gather } from './unmap.js';
 
 /** Result of a system call or access, as the workload states expectations: 'ok', 'ENOMEM', 'SIGBUS', 'EINVAL'... */
@@ -262,7 +262,11 @@ export function* sysMadviseDontneed(c: Ctx, mm: Mm, addr: number, len: number): 
   return r;
 }
 
-/** mm/hugetlb.c copy_hugetlb_page_range() @ v5.6 */
+/**
+ * mm/hugetlb.c copy_hugetlb_page_range() @ v5.6: per huge page of the parent's vma, under both PTLs,
+ * a present entry is copied (write-protected in both for a COW mapping, get_page + page_dup_rmap);
+ * a migration or hwpoison entry is copied as a swap entry (is_hugetlb_entry_migration branch).
+ */
 export function* copyHugetlbPageRange(c: Ctx, dst: Mm, src: Mm, vma: Vma, dvma: Vma): KGen<OpResult> {
   const fn = 'copy_hugetlb_page_range';
   const s = c.k.strategy;
@@ -280,7 +284,16 @@ export function* copyHugetlbPageRange(c: Ctx, dst: Mm, src: Mm, vma: Vma, dvma: 
     yield* hugePteLock(c, srcPte, fn);
     const entry = yield* ptepGet(c, srcPte, fn);
     const d2 = yield* ptepGet(c, dstPte, fn);
-    if (!(entry.page === 0 && entry.flags === 0) && d2.page === 0 && d2.flags === 0 && entry.flags & PTE_PRESENT) {
+    if (d2.page === 0 && d2.flags === 0 && (isMigrationEntry(entry.flags) || isHwpoisonEntry(entry.flags))) {
+      // A swap-format entry is copied as it is; a writable migration entry of a COW mapping becomes
+      // a read one in both mms (make_migration_entry_read), so that remove_migration_pte() restores it read-only.
+      let e = entry;
+      if (cow && isMigrationEntry(entry.flags) && entry.flags & PTE_WRITE) {
+        e = makeMigrationEntry(entry.page, false);
+        yield* ptepSet(c, srcPte, e, fn, 'set_huge_swap_pte_at [migration entry made read]');
+      }
+      yield* ptepSet(c, dstPte, e, fn, 'set_huge_swap_pte_at');
+    } else if (!(entry.page === 0 && entry.flags === 0) && d2.page === 0 && d2.flags === 0 && entry.flags & PTE_PRESENT) {
       let e = entry;
       if (cow) {
         e = { page: entry.page, flags: entry.flags & ~PTE_WRITE };
@@ -313,6 +326,8 @@ export function* sysFork(c: Ctx, parent: Mm, childName: string): KGen<{ result: 
     dv.vmOps = v.vmOps;
     if (dv.vmOps) yield* dv.vmOps.open(c, dv);
     child.vmas.push(dv);
+    // anon_vma_fork(): a private vma with anonymous pages joins its parent's anon_vma tree first.
+    yield* anonVmaFork(c, dv, v);
     yield* lockIt(c, v.file.iMmapRwsem, 'write', 'dup_mmap');
     yield* wr(c, 'dup_mmap', v.file.iMmapObj, `vma_interval_tree_insert_after(${childName})`);
     v.file.iMmap.push(dv);

@@ -18,7 +18,7 @@ import { uffdRegister } from '../ops/uffd.js';
 import { sysMunmapRange, sysMprotectRange } from '../ops/split.js';
 import { sysMremap } from '../ops/mremap.js';
 import { sysShmget, sysShmat, sysShmdt, sysShmctlRmid, shmSegmentOf, shmRunTaskWork } from '../ops/shm.js';
-import { sysMovePages } from '../ops/migrate.js';
+import { sysMovePages, sysMovePagesStat } from '../ops/migrate.js';
 import { sysMadviseHwpoison } from '../ops/hwpoison.js';
 
 /** Where mappings go: 64 GiB apart from a PUD-aligned base, as in the upper user address space. */
@@ -196,11 +196,13 @@ function* doOp(m: Machine, c: Ctx, ps: ProcState, op: Op): KGen<OpResult> {
       }
       m.procs.set(childName, childState);
       const child = op.ops;
+      // exit: false with no ops: the child only sleeps; no task to schedule.
+      if (op.exit === false && child.length === 0) return r.result;
       k.spawn(childName, childName, (self) =>
         (function* () {
           const c2: Ctx = { k, t: self };
           for (const o of child) yield* runOp(m, c2, childState, o, childName);
-          yield* sysExit(c2, r.child);
+          if (op.exit !== false) yield* sysExit(c2, r.child);
         })(),
       );
       return r.result;
@@ -213,6 +215,7 @@ function* doOp(m: Machine, c: Ctx, ps: ProcState, op: Op): KGen<OpResult> {
     case 'migrate':
     case 'hwpoison': {
       const addr = ps.addrs.get(op.mapping)! + op.offset;
+      if (op.op === 'migrate' && op.stat) return yield* sysMovePagesStat(c, mm, addr);
       return op.op === 'migrate' ? yield* sysMovePages(c, mm, addr) : yield* sysMadviseHwpoison(c, mm, addr);
     }
     case 'access': {
@@ -389,7 +392,7 @@ export function describeOp(op: Op): string {
     case 'shmctl':
       return `shmctl(${op.file}, IPC_RMID)`;
     case 'migrate':
-      return `move_pages(${op.mapping}+0x${op.offset.toString(16)})`;
+      return `move_pages(${op.mapping}+0x${op.offset.toString(16)}${op.stat ? ', nodes = NULL' : ''})`;
     case 'hwpoison':
       return `madvise(${op.mapping}+0x${op.offset.toString(16)}, MADV_HWPOISON)`;
     case 'access':

@@ -486,6 +486,7 @@ class Loader {
         const b = this.parse(opBodySchemas[kind], body, bpath);
         const ms = mapping(b.mapping, child(bpath, 'mapping'));
         if (b.offset >= ms.length) this.fail(child(bpath, 'offset'), `is past the end of mapping "${ms.name}" (length ${fmtSize(ms.length)})`);
+        if (kind === 'migrate' && 'stat' in b && b.stat) return withExpect({ op: kind, mapping: b.mapping, offset: b.offset, stat: true as const });
         return withExpect({ op: kind, mapping: b.mapping, offset: b.offset });
       }
       case 'ftruncate': {
@@ -508,9 +509,9 @@ class Loader {
         const prev = this.forkChildren.get(b.child);
         if (prev !== undefined) this.fail(cpath, `"${b.child}" is already the child of ${prev}`);
         this.forkChildren.set(b.child, bpath);
-        // The child runs its ops on a copy of the parent's mappings, then exits.
+        // The child runs its ops on a copy of the parent's mappings, then exits (unless exit: false).
         const ops = b.ops.map((o, j) => this.loadOp(o, child(child(bpath, 'ops'), j), proc, inSetup, depth + 1));
-        return withExpect({ op: 'fork', child: b.child, ops });
+        return withExpect({ op: 'fork', child: b.child, ops, ...(b.exit ? {} : { exit: false as const }) });
       }
       case 'access': {
         const b = this.parse(opBodySchemas.access, body, bpath);

@@ -215,7 +215,8 @@ export const opBodySchemas = {
     length: sizeSchema({ align: true, positive: true, max: TASK_SIZE }).optional(),
   }),
   madvise: strict({ mapping: nameSchema, advice: enumSchema(['dontneed'] as const).default('dontneed') }),
-  fork: strict({ child: nameSchema, ops: listSchema(z.unknown()).default([]) }),
+  /** exit: false leaves the child alive (a task that sleeps) after its ops instead of exiting. */
+  fork: strict({ child: nameSchema, ops: listSchema(z.unknown()).default([]), exit: boolSchema.default(true) }),
   exit: strict({}),
   loop: strict({ count: intSchema(1, 1_000_000), ops: listSchema(z.unknown()) }),
   /** mremap(MREMAP_MAYMOVE | MREMAP_FIXED) of the whole mapping to the address (and length) of mapping `to` (same file and offset). */
@@ -259,7 +260,8 @@ export const opBodySchemas = {
     length: sizeSchema({ max: TASK_SIZE }).default(0),
   }),
   /** move_pages() of the huge page at `offset` of the mapping (issue #5). */
-  migrate: strict({ mapping: nameSchema, offset: sizeSchema({ max: TASK_SIZE }).default(0) }),
+  /** stat: true is move_pages() with nodes == NULL (do_pages_stat: follow_page only, no migration). */
+  migrate: strict({ mapping: nameSchema, offset: sizeSchema({ max: TASK_SIZE }).default(0), stat: boolSchema.default(false) }),
   /** madvise(MADV_HWPOISON) of the huge page at `offset`: memory failure on it (issue #5). */
   hwpoison: strict({ mapping: nameSchema, offset: sizeSchema({ max: TASK_SIZE }).default(0) }),
 } satisfies Record<OpName, z.ZodType>;

@@ -19,7 +19,8 @@ export type Op =
   | { op: 'fallocate'; file: string; offset: number; length: number; punchHole: boolean; keepSize: boolean; expect?: string }
   | { op: 'mprotect'; mapping: string; write: boolean; offset?: number; length?: number; expect?: string }
   | { op: 'madvise'; mapping: string; advice: 'dontneed'; expect?: string }
-  | { op: 'fork'; child: string; ops: Op[]; expect?: string }
+  /** exit: false (absent = true): the child does not exit after its ops (a sleeping task that keeps its mappings). */
+  | { op: 'fork'; child: string; ops: Op[]; exit?: false; expect?: string }
   | { op: 'exit'; expect?: string }
   | { op: 'loop'; count: number; ops: Op[] }
   | { op: 'assert'; pool: PoolAssert }
@@ -30,7 +31,8 @@ export type Op =
   | { op: 'shmat'; mapping: string; expect?: string }
   | { op: 'shmdt'; mapping: string; expect?: string }
   | { op: 'shmctl'; file: string; cmd: 'rmid'; expect?: string }
-  | { op: 'migrate'; mapping: string; offset: number; expect?: string }
+  /** stat: move_pages() with nodes == NULL (do_pages_stat()): only follow_page(), no migration. */
+  | { op: 'migrate'; mapping: string; offset: number; stat?: true; expect?: string }
   | { op: 'hwpoison'; mapping: string; offset: number; expect?: string };
 
 export type Placement = 'same' | 'fixed' | 'random';
