@@ -10,11 +10,11 @@ import { pudIndex } from '../model/constants.js';
 import { hex } from '../ops/pgtable.js';
 
 export function attachTlbChecker(k: Kernel): void {
-  /** One report per cached entry (the access goes on; its later steps would repeat it). */
-  const reported = new WeakSet<object>();
+  /** One report per cached entry, by its fill id (the access goes on; its later steps would repeat it). */
+  const reported = new Set<number>();
   k.bus.on('tlb:access', (ev: TlbAccessEvent) => {
     const { entry: e, t, what } = ev;
-    if (reported.has(e)) return;
+    if (reported.has(e.id)) return;
     let why: string | null = null;
     if (what === 'table') {
       if (e.table.free || e.table.gen !== e.tableGen) why = `its PMD table pmd${e.table.pfn} was freed${e.table.free ? '' : ' and reused'}`;
@@ -25,7 +25,7 @@ export function attachTlbChecker(k: Kernel): void {
       why = `page ${e.page.id} was freed${e.page.free ? '' : ' and reallocated'}`;
     }
     if (!why) return;
-    reported.add(e);
+    reported.add(e.id);
     k.report({
       kind: 'stale-tlb',
       message: `${t.name} ${ev.write ? 'stores' : 'loads'} through a TLB entry for ${e.mm.name} ${hex(e.haddr)} -> page ${e.page.id}, but ${why} and no TLB flush reached this CPU`,

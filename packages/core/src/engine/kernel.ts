@@ -183,7 +183,8 @@ export class Kernel {
   }
 
   beforeAcquire(t: Thread, l: Lock, mode: HoldMode, fn: string, trylock: boolean): void {
-    if (l.sleeping && !trylock) this.checkMaySleep(t, `${l.kind === 'rwsem' ? (mode === 'read' ? 'down_read' : 'down_write') : l.kind === 'pagelock' ? 'lock_page' : 'mutex_lock'}(${l.cls})`, fn);
+    // The description is built only for a report (this runs at every sleeping-lock acquisition).
+    if (l.sleeping && !trylock && (t.atomic > 0 || t.rcuDepth > 0)) this.checkMaySleep(t, `${l.kind === 'rwsem' ? (mode === 'read' ? 'down_read' : 'down_write') : l.kind === 'pagelock' ? 'lock_page' : 'mutex_lock'}(${l.cls})`, fn);
     if (l.isHeldBy(t) && !trylock) {
       this.report({
         kind: 'deadlock',

@@ -30,6 +30,13 @@ export class Thread {
   op = '';
   opIndex = -1;
   steps = 0;
+  /**
+   * The task's CPU keeps the translations its MMU walks find (model/tlb.ts). Only a cached
+   * access (sysAccess) of the same task reads them, so workload/build.ts turns this off for a task
+   * whose ops have none: what it would cache is never read (the TLB fill is most of a full-scale
+   * walk's cost otherwise).
+   */
+  cachesTranslations = true;
 
   constructor(
     public id: number,

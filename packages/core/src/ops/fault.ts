@@ -1,12 +1,12 @@
 /** The hugetlb fault path: hugetlb_fault, hugetlb_no_page, hugetlb_cow (mm/hugetlb.c). */
-import type { KGen } from '../engine/step.js';
+import type { KGen, Step } from '../engine/step.js';
 import type { Ctx } from './ctx.js';
 import { lockIt, unlockIt, rd, upd, work, trylockIt } from './ctx.js';
 import type { Mm, Vma } from '../model/mm.js';
-import { HPAGE_SIZE, hpageAlignDown } from '../model/constants.js';
-import { PTE_DIRTY, PTE_HWPOISON, PTE_PRESENT, PTE_WRITE, isHwpoisonEntry, isMigrationEntry, type PtePtr } from '../model/pgtable.js';
+import { HPAGE_SIZE, hpageAlignDown, pmdIndex, pudIndex } from '../model/constants.js';
+import { PTE_DIRTY, PTE_HWPOISON, PTE_PRESENT, PTE_WRITE, isHwpoisonEntry, isMigrationEntry, type PmdTable, type PtePtr } from '../model/pgtable.js';
 import type { HugePage } from '../model/page.js';
-import { hugePteAlloc, hugePteLock, hugePteOffset, hugePteUnlock, ptepGet, ptepSet, type PteVal } from './pgtable.js';
+import { hex, hugePteAlloc, hugePteLock, hugePteOffset, hugePteUnlock, ptepGet, ptepSet, tableOf, type PteVal } from './pgtable.js';
 import { allocHugePage, putPage, restoreReserveOnError, vmaEndReservation, vmaNeedsReservation } from './resv.js';
 import { findLockPage, hugeAddToPageCache, removeHugePage } from './pagecache.js';
 import { tlbOf } from '../model/tlb.js';
@@ -93,7 +93,7 @@ export function* hugetlbFault(c: Ctx, mm: Mm, vma: Vma, address: number, write: 
         let locked = true;
         if (page !== pagecachePage) locked = yield* trylockIt(c, page.lock, 'write', fn);
         if (locked) {
-          yield* upd(c, fn, page.objId, `get_page(${page.id})`, 'atomic');
+          yield* upd(c, fn, page.objId, () => `get_page(${page.id})`, 'atomic');
           page.refcount++;
           if (write && !(entry.flags & PTE_WRITE)) {
             ret = yield* hugetlbCow(c, mm, vma, haddr, p, pagecachePage);
@@ -286,37 +286,102 @@ export function* hugetlbCow(c: Ctx, mm: Mm, vma: Vma, haddr: number, ptep: PtePt
   return 'ok';
 }
 
-/** User access: the MMU walks the page table (sharing included) and faults only where no usable PTE is present. */
+/**
+ * User access: the MMU walks the page table (sharing included) and faults only where no usable
+ * PTE is present. Its two steps are MmuWalk's; the workload's touch loop yields them itself.
+ */
 export function* hardwareWalk(c: Ctx, mm: Mm, addr: number, write: boolean): KGen<boolean> {
-  const haddr = hpageAlignDown(addr);
-  // A flush IPI is taken between instructions, never inside a walk: if one reached this CPU
-  // while the walk ran (between its steps here), the walk's result is not left in the TLB.
-  const epoch = tlbOf(c.k).epoch(mm);
-  const p = yield* hugePteOffset(c, mm, haddr, 'mmu_walk');
-  if (!p) return false;
-  let ok = false;
-  yield {
-    fn: 'mmu_walk',
-    obj: p.table.slotObj(p.index),
-    parent: p.table.objId,
-    access: 'read',
-    label: () => `MMU reads pmd${p.table.pfn}[${p.index}]`,
-    cost: 'userAccess',
-    run: () => {
-      const fl = p.table.flags[p.index]!;
-      ok = (fl & PTE_PRESENT) !== 0 && (!write || (fl & PTE_WRITE) !== 0);
-      // The CPU caches what it walked (model/tlb.ts): used by later accesses until a flush.
-      if (ok && tlbOf(c.k).epoch(mm) === epoch) tlbFillFromWalk(c, mm, haddr, p);
-    },
-  };
-  return ok;
+  const w = new MmuWalk(c, mm, addr, write);
+  yield w.pudStep();
+  const s = w.pmdStep();
+  if (!s) return false;
+  yield s;
+  return w.ok;
 }
 
-/** The walk's result as a TLB entry of this CPU. */
-function tlbFillFromWalk(c: Ctx, mm: Mm, haddr: number, p: PtePtr): void {
-  const page = pageOf(c, { page: p.table.page[p.index]!, flags: 0 });
-  if (!page) return;
-  tlbOf(c.k).fill(c.t, { mm, haddr, table: p.table, tableGen: p.gen, page, pageGen: page.gen, write: (p.table.flags[p.index]! & PTE_WRITE) !== 0, inode: page.mapping });
+/**
+ * The hardware page-table walk of one user access (hardwareWalk) as plain steps, for a caller
+ * that yields them itself: a touch of a whole mapping makes millions, and a generator frame less
+ * per step counts. pudStep() is huge_pte_offset()'s pud read (ops/pgtable.ts); once it ran,
+ * pmdStep() is the read of the PMD entry (null without a table); once that ran, `ok` tells
+ * whether the entry allows the access. The steps are class instances (labels are getters): no
+ * closure per step.
+ */
+export class MmuWalk {
+  readonly haddr: number;
+  /** A flush IPI is taken between instructions, never inside a walk: the mm's flush count at the start. */
+  readonly epoch: number;
+  /** The PMD table the pud entry names (set by the pud step). */
+  table: PmdTable | null = null;
+  ok = false;
+  constructor(
+    readonly c: Ctx,
+    readonly mm: Mm,
+    addr: number,
+    readonly write: boolean,
+  ) {
+    this.haddr = hpageAlignDown(addr);
+    this.epoch = c.t.cachesTranslations ? tlbOf(c.k).epoch(mm) : 0;
+  }
+  pudStep(): Step {
+    return new WalkPudStep(this);
+  }
+  pmdStep(): Step | null {
+    return this.table ? new WalkPmdStep(this, this.table) : null;
+  }
+}
+
+/** The walk's read of the pud entry (huge_pte_offset, the lockless walk pgd -> pud). */
+class WalkPudStep implements Step {
+  readonly fn = 'mmu_walk';
+  readonly obj: string;
+  readonly access = 'read';
+  readonly cost = 'ptWalk';
+  constructor(private readonly w: MmuWalk) {
+    this.obj = w.mm.pudObj(pudIndex(w.haddr));
+  }
+  get label(): string {
+    return `huge_pte_offset(${this.w.mm.name}, ${hex(this.w.haddr)})`;
+  }
+  run(): void {
+    this.w.table = tableOf(this.w.mm, this.w.haddr);
+  }
+}
+
+/** The walk's read of the PMD entry, and the TLB fill when it allows the access. */
+class WalkPmdStep implements Step {
+  readonly fn = 'mmu_walk';
+  readonly obj: string;
+  readonly access = 'read';
+  readonly cost = 'userAccess';
+  /** The table the entry is part of (engine/dpor.ts: freeing it conflicts with the entry). */
+  readonly parent: string;
+  private readonly gen: number;
+  private readonly index: number;
+  constructor(
+    private readonly w: MmuWalk,
+    private readonly table: PmdTable,
+  ) {
+    this.index = pmdIndex(w.haddr);
+    this.obj = table.slotObj(this.index);
+    this.parent = table.objId;
+    this.gen = table.gen;
+  }
+  get label(): string {
+    return `MMU reads pmd${this.table.pfn}[${this.index}]`;
+  }
+  run(): void {
+    const { w, table, index } = this;
+    const fl = table.flags[index]!;
+    const ok = (w.ok = (fl & PTE_PRESENT) !== 0 && (!w.write || (fl & PTE_WRITE) !== 0));
+    // The CPU caches what it walked (model/tlb.ts), unless a flush reached it during the walk:
+    // used by later accesses until a flush.
+    const { c, mm } = w;
+    if (ok && c.t.cachesTranslations && tlbOf(c.k).epoch(mm) === w.epoch) {
+      const page = c.k.hstate.pages[table.page[index]! - 1];
+      if (page) tlbOf(c.k).fill(c.t, mm, w.haddr, table, this.gen, page, page.gen, (fl & PTE_WRITE) !== 0, page.mapping);
+    }
+  }
 }
 
 /** Read the pte under mmap_lock for the fault: arch/x86/mm/fault.c do_user_addr_fault -> handle_mm_fault @ v5.6. */

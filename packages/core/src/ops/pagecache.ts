@@ -14,7 +14,7 @@ export function* findLockPage(c: Ctx, inode: Inode, idx: number, fn = 'find_lock
       fn,
       obj: inode.cacheObj,
       access: 'read',
-      label: `find_lock_page(${inode.name}, ${idx})`,
+      label: () => `find_lock_page(${inode.name}, ${idx})`,
       cost: 'pageCacheLookup',
       run: () => {
         c.k.bus.emit('mem:access', c.t, inode.cacheObj, false, fn);

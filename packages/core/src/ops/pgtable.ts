@@ -5,6 +5,7 @@ import { lockIt, unlockIt, rd } from './ctx.js';
 import { PUD_SIZE, pmdIndex, pudAlignDown, pudIndex, PAGE_SHIFT } from '../model/constants.js';
 import type { Mm, Vma } from '../model/mm.js';
 import type { PmdTable, PtePtr } from '../model/pgtable.js';
+import type { PteAccessEvent } from '../engine/events.js';
 
 export interface PteVal {
   page: number;
@@ -13,6 +14,14 @@ export interface PteVal {
 
 function makePtr(table: PmdTable, mm: Mm, addr: number): PtePtr {
   return { table, gen: table.gen, index: pmdIndex(addr), mm, addr };
+}
+
+/**
+ * A dereference of a pte pointer, for the checkers (pte:access). The payload is built only when
+ * one listens: ptepGet/ptepSet/hugePteLock run at nearly every fault step of a timed run.
+ */
+function ptAccess(c: Ctx, ptep: PtePtr, write: boolean, fn: string, what: PteAccessEvent['what'], speculative = false): void {
+  if (c.k.bus.listenerCount('pte:access') > 0) c.k.bus.emit('pte:access', { t: c.t, ptep, write, fn, what, speculative });
 }
 
 /** The PMD table mm maps at addr now (pud_offset + pmd_offset), or null. */
@@ -48,7 +57,7 @@ export function* ptepGet(c: Ctx, p: PtePtr, fn: string, speculative = false): KG
     label: () => `huge_ptep_get(${p.mm.name} ${hex(p.addr)} -> pmd${p.table.pfn}[${p.index}])`,
     cost: 'step',
     run: () => {
-      c.k.bus.emit('pte:access', { t: c.t, ptep: p, write: false, fn, what: 'read', speculative });
+      ptAccess(c, p, false, fn, 'read', speculative);
       v = { page: p.table.page[p.index]!, flags: p.table.flags[p.index]! };
     },
   };
@@ -65,7 +74,7 @@ export function* ptepSet(c: Ctx, p: PtePtr, v: PteVal, fn: string, label = 'set_
     label: () => `${label}(${p.mm.name} ${hex(p.addr)} -> pmd${p.table.pfn}[${p.index}])`,
     cost: 'pteUpdate',
     run: () => {
-      c.k.bus.emit('pte:access', { t: c.t, ptep: p, write: true, fn, what: 'write' });
+      ptAccess(c, p, true, fn, 'write');
       p.table.page[p.index] = v.page;
       p.table.flags[p.index] = v.flags;
     },
@@ -83,13 +92,14 @@ export function* hugePteLock(c: Ctx, p: PtePtr, fn: string, speculative = false)
     access: 'read',
     label: () => `huge_pte_lockptr(pmd${p.table.pfn})`,
     cost: 'step',
-    run: () => c.k.bus.emit('pte:access', { t: c.t, ptep: p, write: false, fn, what: 'ptl', speculative }),
+    run: () => ptAccess(c, p, false, fn, 'ptl', speculative),
   };
   yield* lockIt(c, p.table.ptl, 'write', fn);
 }
 
-export function* hugePteUnlock(c: Ctx, p: PtePtr, fn: string): KGen {
-  yield* unlockIt(c, p.table.ptl, 'write', fn);
+/** include/linux/hugetlb.h huge_pte_lock()'s spin_unlock(ptl) @ v5.6 (the unlock's own generator: no frame of its own). */
+export function hugePteUnlock(c: Ctx, p: PtePtr, fn: string): KGen {
+  return unlockIt(c, p.table.ptl, 'write', fn);
 }
 
 /** mm/hugetlb.c vma_shareable() @ v5.6: VM_MAYSHARE and the whole PUD-aligned range around addr inside the vma. */
@@ -172,7 +182,7 @@ export function* hugePmdShare(c: Ctx, mm: Mm, vma: Vma, addr: number): KGen<PteP
         cost: 'atomic',
         line: p.table.objId,
         run: () => {
-          c.k.bus.emit('pte:access', { t: c.t, ptep: p, write: true, fn, what: 'ptl' });
+          ptAccess(c, p, true, fn, 'ptl');
           p.table.refcount++;
         },
       };
@@ -229,7 +239,7 @@ export function* hugePmdUnshare(c: Ctx, mm: Mm, addr: number, p: PtePtr): KGen<b
     cost: 'step',
     run: () => {
       // page_count() is an atomic read of the table page's refcount, not of a PTE (move_hugetlb_page_tables calls this without the PTL).
-      c.k.bus.emit('pte:access', { t: c.t, ptep: p, write: false, fn, what: 'ptl' });
+      ptAccess(c, p, false, fn, 'ptl');
       shared = p.table.refcount > 1;
     },
   };

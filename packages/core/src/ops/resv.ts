@@ -52,11 +52,12 @@ function* vmaReservation(c: Ctx, vma: Vma, addr: number, mode: ResvMode): KGen<n
   const idx = vma.hugeIndex(addr);
   let ret = 0;
   yield* lockIt(c, resv.lock, 'write', fn);
+  const share = vma.flags.mayshare;
   yield {
     fn,
     obj: resv.objId,
     access: mode === 'needs' ? 'write' : 'write',
-    label: `${mode === 'needs' ? 'region_chg' : mode === 'commit' ? 'region_add' : mode === 'end' ? 'region_abort' : vma.flags.mayshare ? 'region_add' : 'region_del'}(${idx}, ${idx + 1})`,
+    label: () => `${mode === 'needs' ? 'region_chg' : mode === 'commit' ? 'region_add' : mode === 'end' ? 'region_abort' : share ? 'region_add' : 'region_del'}(${idx}, ${idx + 1})`,
     cost: 'step',
     run: () => {
       c.k.bus.emit('mem:access', c.t, resv.objId, true, fn);
@@ -194,7 +195,7 @@ export function* putPage(c: Ctx, page: HugePage, fn: string): KGen {
     fn,
     obj: page.objId,
     access: 'write',
-    label: `put_page(${page.id})`,
+    label: () => `put_page(${page.id})`,
     cost: 'atomic',
     run: () => {
       page.refcount--;

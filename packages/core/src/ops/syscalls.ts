@@ -115,12 +115,21 @@ export function* sysExit(c: Ctx, mm: Mm): KGen<OpResult> {
 
 /** A user load or store of one address: the MMU walk, and a page fault when no usable entry is there. */
 export function* sysTouch(c: Ctx, mm: Mm, addr: number, write: boolean): KGen<OpResult> {
+  if (yield* hardwareWalk(c, mm, addr, write)) return 'ok';
+  return yield* touchAfterMiss(c, mm, addr, write);
+}
+
+/**
+ * The rest of sysTouch once a walk found no usable entry: fault and walk again, up to 8 times (a
+ * caller that walks itself, like the workload's touch loop, saves a generator frame per page).
+ */
+export function* touchAfterMiss(c: Ctx, mm: Mm, addr: number, write: boolean): KGen<OpResult> {
   for (let tries = 0; tries < 8; tries++) {
-    if (yield* hardwareWalk(c, mm, addr, write)) return 'ok';
     const r = yield* handleMmFault(c, mm, addr, write);
     if (r !== 'ok' && r !== 'retry') return faultToResult(r);
+    if (yield* hardwareWalk(c, mm, addr, write)) return 'ok';
   }
-  return (yield* hardwareWalk(c, mm, addr, write)) ? 'ok' : 'EAGAIN';
+  return 'EAGAIN';
 }
 
 /** fs/open.c do_sys_ftruncate() -> hugetlbfs_setattr() @ v5.6: inode_lock, then hugetlb_vmtruncate(). */

@@ -73,8 +73,8 @@ export const localIrqRestore = (c: Ctx, fn: string): KGen => irqStep(c, fn, fals
 /**
  * A user load or store that may hit the CPU's TLB: with a cached translation (for a store, a
  * writable one) the access goes through it without a page-table walk: the paging-structure cache
- * names the PMD table, the load/store reaches the page. An IPI that flushed the entry before the
- * access completed makes the instruction start over; without an entry it is a `touch` (MMU walk,
+ * names the PMD table, the load/store reaches the page. An IPI that flushed the entry (or a walk that
+ * refilled it) before the access completed makes the instruction start over; without an entry it is a `touch` (MMU walk,
  * fault).
  */
 export function* sysAccess(c: Ctx, mm: Mm, addr: number, write: boolean): KGen<OpResult> {
@@ -97,7 +97,7 @@ export function* sysAccess(c: Ctx, mm: Mm, addr: number, write: boolean): KGen<O
       label: () => `TLB hit ${mm.name} ${hex(haddr)} via pmd${e.table.pfn}`,
       cost: 'step',
       run: () => {
-        still = cached() === e;
+        still = cached()?.id === e.id;
         if (still) c.k.bus.emit('tlb:access', { t: c.t, entry: e, write, what: 'table' });
       },
     };
@@ -109,7 +109,7 @@ export function* sysAccess(c: Ctx, mm: Mm, addr: number, write: boolean): KGen<O
       label: () => `${write ? 'store to' : 'load from'} page ${e.page.id} through the TLB`,
       cost: 'userAccess',
       run: () => {
-        still = cached() === e;
+        still = cached()?.id === e.id;
         if (still) c.k.bus.emit('tlb:access', { t: c.t, entry: e, write, what: 'page' });
       },
     };

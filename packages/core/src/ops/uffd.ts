@@ -40,9 +40,10 @@ export function* withRetryNowait<T>(t: Thread, nowait: boolean, body: KGen<T>): 
 
 /** Did handle_userfault release this task's mmap_lock? (Reading clears it.) */
 export function takeMmapDropped(t: Thread): boolean {
-  const d = mmapDropped.has(t);
+  // Asked at every fault: the delete only when there is something to take.
+  if (!mmapDropped.has(t)) return false;
   mmapDropped.delete(t);
-  return d;
+  return true;
 }
 
 /**

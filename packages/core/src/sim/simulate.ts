@@ -429,6 +429,11 @@ export function simulate(spec: WorkloadSpec, strategy: SyncStrategy, opts: SimOp
   adopt(0);
   // Cost per class in a Map (step objects come in many shapes; a keyed load on the cost object is megamorphic).
   const costOf = new Map<string, number>(Object.entries(costs));
+  // The classes of the MMU walk's two steps (two thirds of a full-scale run's steps) and plain
+  // steps, without the Map lookup.
+  const walkCost = costs.ptWalk;
+  const accessCost = costs.userAccess;
+  const stepCost = costs.step;
   const transfer = costs.cacheLineTransfer;
   const ipiCost = costs.tlbIpiPerCpu;
   const ctxSwitch = costs.contextSwitch;
@@ -461,7 +466,8 @@ export function simulate(spec: WorkloadSpec, strategy: SyncStrategy, opts: SimOp
     const s = t.pending!;
     const ck = s.cost ?? 'step';
     const units = s.units;
-    let cost = units === undefined ? costOf.get(ck)! : costOf.get(ck)! * units;
+    const perUnit = ck === 'userAccess' ? accessCost : ck === 'ptWalk' ? walkCost : ck === 'step' ? stepCost : costOf.get(ck)!;
+    let cost = units === undefined ? perUnit : perUnit * units;
     const start = best;
     if ((ck === 'lock' || ck === 'unlock' || ck === 'atomic') && s.obj !== '') {
       const lineId = s.line ?? s.obj;

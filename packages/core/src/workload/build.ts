@@ -9,9 +9,10 @@ import type { SyncStrategy } from '../strategy.js';
 import type { Ctx } from '../ops/ctx.js';
 import type { Mm, Vma } from '../model/mm.js';
 import { HPAGE_SIZE, PUD_SIZE } from '../model/constants.js';
-import { sysMmap, sysMunmap, sysTouch, sysFtruncate, sysFallocate, sysMprotect, sysFork, sysExit, sysMadviseDontneed, type OpResult } from '../ops/syscalls.js';
+import { sysMmap, sysMunmap, touchAfterMiss, sysFtruncate, sysFallocate, sysMprotect, sysFork, sysExit, sysMadviseDontneed, type OpResult } from '../ops/syscalls.js';
 import type { MappingSpec, Op, WorkloadSpec } from './types.js';
 import { sysAccess } from '../ops/tlb.js';
+import { MmuWalk } from '../ops/fault.js';
 import { sysGup } from '../ops/gup.js';
 import { sysPagewalk } from '../ops/walk.js';
 import { uffdRegister } from '../ops/uffd.js';
@@ -86,27 +87,63 @@ interface Machine {
   addresses: Map<string, Map<string, number>>;
 }
 
-function* runOp(m: Machine, c: Ctx, ps: ProcState, op: Op, label: string): KGen<void> {
-  const k = m.k;
-  if (op.op === 'loop') {
-    for (let i = 0; i < op.count; i++) for (const o of op.ops) yield* runOp(m, c, ps, o, label);
-    return;
-  }
-  if (op.op === 'assert') {
-    yield { fn: 'meminfo', obj: 'hstate', access: 'read', label: 'read /proc/meminfo' };
-    const bad = poolMismatch(k, op.pool);
-    if (bad) k.report({ kind: 'unexpected-result', message: `${c.t.name}: /proc/meminfo ${bad} at ${label}`, thread: c.t.name });
-    return;
-  }
-  c.t.op = `${label}:${op.op}`;
-  k.bus.emit('op:begin', c.t, op.op);
-  const r = yield* doOp(m, c, ps, op);
-  k.bus.emit('op:end', c.t, op.op, r);
-  if (op.expect !== undefined && op.expect !== r) {
-    k.report({ kind: 'unexpected-result', message: `${c.t.name}: ${describeOp(op)} returned ${r}, the workload expects ${op.expect}`, thread: c.t.name });
-  }
+/** Whether a task running these ops makes a cached access (reads its CPU's TLB): 'access', here or nested. */
+function usesCachedAccess(ops: readonly Op[]): boolean {
+  return ops.some((o) => o.op === 'access' || ((o.op === 'loop' || o.op === 'fork') && usesCachedAccess(o.ops)));
 }
 
+/**
+ * Run ops in order, all over again while `repeat` (a timed run's loop): a task's body. Ops are
+ * labelled `label` in reports, or `label#i` by their index when `indexed` (a workload thread's
+ * own list, whose index the task records). A workload thread's generator is this one, and touch
+ * (the hottest op: every page of a timed run's passes) runs in this frame: each step of a page's
+ * MMU walk resumes one generator, and a fault's steps two fewer than through runOp/doOp/sysTouch.
+ */
+function* runOps(m: Machine, c: Ctx, ps: ProcState, ops: readonly Op[], label: string, indexed: boolean, repeat: boolean): KGen<void> {
+  const k = m.k;
+  do {
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i]!;
+      if (indexed) c.t.opIndex = i;
+      const at = indexed ? `${label}#${i}` : label;
+      if (op.op === 'loop') {
+        for (let n = 0; n < op.count; n++) yield* runOps(m, c, ps, op.ops, at, false, false);
+        continue;
+      }
+      if (op.op === 'assert') {
+        yield { fn: 'meminfo', obj: 'hstate', access: 'read', label: 'read /proc/meminfo' };
+        const bad = poolMismatch(k, op.pool);
+        if (bad) k.report({ kind: 'unexpected-result', message: `${c.t.name}: /proc/meminfo ${bad} at ${at}`, thread: c.t.name });
+        continue;
+      }
+      c.t.op = `${at}:${op.op}`;
+      k.bus.emit('op:begin', c.t, op.op);
+      let r: OpResult = 'ok';
+      if (op.op === 'touch') {
+        // A user access to every page of the range: sysTouch per page, its first MMU walk's steps
+        // (hardwareWalk) yielded here.
+        const ms = ps.specs.get(op.mapping)!;
+        const base = ps.addrs.get(ms.name)!;
+        const len = Math.max(op.length, HPAGE_SIZE);
+        for (let off = op.offset; off < op.offset + len; off += HPAGE_SIZE) {
+          const walk = new MmuWalk(c, ps.mm, base + off, op.write);
+          yield walk.pudStep();
+          const pmd = walk.pmdStep();
+          if (pmd) yield pmd;
+          if (walk.ok) continue;
+          r = yield* touchAfterMiss(c, ps.mm, base + off, op.write);
+          if (r !== 'ok') break;
+        }
+      } else r = yield* doOp(m, c, ps, op);
+      k.bus.emit('op:end', c.t, op.op, r);
+      if (op.expect !== undefined && op.expect !== r) {
+        k.report({ kind: 'unexpected-result', message: `${c.t.name}: ${describeOp(op)} returned ${r}, the workload expects ${op.expect}`, thread: c.t.name });
+      }
+    }
+  } while (repeat);
+}
+
+/** Every op but loop, assert and touch (runOps runs those itself). */
 function* doOp(m: Machine, c: Ctx, ps: ProcState, op: Op): KGen<OpResult> {
   const k = m.k;
   const mm = ps.mm;
@@ -132,20 +169,6 @@ function* doOp(m: Machine, c: Ctx, ps: ProcState, op: Op): KGen<OpResult> {
       yield* shmRunTaskWork(c);
       ps.vmas.delete(ms.name);
       return r;
-    }
-    case 'touch': {
-      const ms = ps.specs.get(op.mapping)!;
-      const base = ps.addrs.get(ms.name)!;
-      const len = Math.max(op.length, HPAGE_SIZE);
-      let res: OpResult = 'ok';
-      for (let off = op.offset; off < op.offset + len; off += HPAGE_SIZE) {
-        const r = yield* sysTouch(c, mm, base + off, op.write);
-        if (r !== 'ok') {
-          res = r;
-          break;
-        }
-      }
-      return res;
     }
     case 'ftruncate':
       return yield* sysFtruncate(c, k.inodes.get(op.file)!, op.size);
@@ -198,13 +221,14 @@ function* doOp(m: Machine, c: Ctx, ps: ProcState, op: Op): KGen<OpResult> {
       const child = op.ops;
       // exit: false with no ops: the child only sleeps; no task to schedule.
       if (op.exit === false && child.length === 0) return r.result;
-      k.spawn(childName, childName, (self) =>
-        (function* () {
+      k.spawn(childName, childName, (self) => {
+        self.cachesTranslations = usesCachedAccess(child);
+        return (function* () {
           const c2: Ctx = { k, t: self };
-          for (const o of child) yield* runOp(m, c2, childState, o, childName);
+          yield* runOps(m, c2, childState, child, childName, false, false);
           if (op.exit !== false) yield* sysExit(c2, r.child);
-        })(),
-      );
+        })();
+      });
       return r.result;
     }
     case 'exit': {
@@ -251,16 +275,17 @@ function setupMachine(spec: WorkloadSpec, strategy: SyncStrategy, seed: number, 
   for (const s of spec.setup) setupOps.push({ ps: m.procs.get(s.process)!, op: s.op });
   const shmFiles = spec.files.filter((f) => f.shm).map((f) => k.inodes.get(f.name)!);
   if (setupOps.length > 0 || shmFiles.length > 0) {
-    const st = k.spawn('setup', '', (self) =>
-      (function* () {
+    const st = k.spawn('setup', '', (self) => {
+      self.cachesTranslations = usesCachedAccess(setupOps.map((x) => x.op));
+      return (function* () {
         // shmget(SHM_HUGETLB) of every shm segment before anything attaches it.
         for (const inode of shmFiles) {
           const r = yield* sysShmget({ k, t: self }, inode);
           if (r !== 'ok') k.report({ kind: 'unexpected-result', message: `setup: shmget(${inode.name}, SHM_HUGETLB) returned ${r}`, thread: self.name });
         }
-        for (const { ps, op } of setupOps) yield* runOp(m, { k, t: self }, ps, op, 'setup');
-      })(),
-    );
+        for (const { ps, op } of setupOps) yield* runOps(m, { k, t: self }, ps, [op], 'setup', false, false);
+      })();
+    });
     if (runSetup) {
       while (!st.done) {
         if (!st.runnable) throw new Error('workload setup blocked');
@@ -278,17 +303,10 @@ function spawnThreads(m: Machine): Built {
   const threads: Thread[] = [];
   for (const ts of spec.threads) {
     const ps = m.procs.get(ts.process)!;
-    const t = k.spawn(ts.name, ts.process, (self) =>
-      (function* (): KGen<void> {
-        const c: Ctx = { k, t: self };
-        do {
-          for (let i = 0; i < ts.ops.length; i++) {
-            self.opIndex = i;
-            yield* runOp(m, c, ps, ts.ops[i]!, `${ts.name}#${i}`);
-          }
-        } while (spec.repeat);
-      })(),
-    );
+    const t = k.spawn(ts.name, ts.process, (self) => {
+      self.cachesTranslations = usesCachedAccess(ts.ops);
+      return runOps(m, { k, t: self }, ps, ts.ops, ts.name, true, spec.repeat === true);
+    });
     threads.push(t);
   }
   // Renumber thread ids so that replays do not depend on setup.
