@@ -283,7 +283,7 @@ export function dporSearch(target: DporTarget, opts: DporSearchOptions = {}): Dp
       const q = evs[j]!.tid;
       const node = nodes[i]!;
       // Initials of v = notdep(e_i, E).e_j: first event of each thread in v with no predecessor in v.
-      const firsts: Array<{ r: number; f: number }> = [];
+      const firsts: Array<{ r: number; f: number; excl: boolean }> = [];
       for (let r = 0; r < threadEvs.length; r++) {
         const list = threadEvs[r];
         if (!list || list.length === 0 || r === ei.tid) continue;
@@ -301,14 +301,27 @@ export function dporSearch(target: DporTarget, opts: DporSearchOptions = {}): Dp
         // A lock operation that came after another thread's section on the same lock began
         // after e_i: run before e_i it would take the lock ahead of that section and change who
         // waits for whom, so it is not an initial (without the reduction the lock edge says so).
-        if (f !== j && reduceLocks && evs[f]!.lockOp && lockedBehind(i, f)) continue;
-        firsts.push({ r, f });
+        // Such a thread still orders the steps of v that happen after its own.
+        firsts.push({ r, f, excl: f !== j && reduceLocks && evs[f]!.lockOp && lockedBehind(i, f) });
       }
       const initials: number[] = [];
       for (const x of firsts) {
+        if (x.excl) continue;
         let initial = true;
         for (const y of firsts) if (y.f < x.f && hb(evs, y.f, evs[x.f]!.vc)) initial = false;
         if (initial) initials.push(x.r);
+      }
+      if (initials.length === 0) {
+        // Every thread of v waits behind a section on a lock: if one of those locks is held at
+        // i by another thread, v can only run from before that thread's section began.
+        for (const x of firsts) {
+          if (!x.excl) continue;
+          const n = heldSince(i, evs[x.f]!.fp.obj, x.r);
+          if (n >= 0) {
+            addBacktrack(n, j);
+            return;
+          }
+        }
       }
       for (const r of initials) if (node.backtrack.includes(r) || node.sleep.includes(r)) return;
       const runnable = initials.filter((r) => node.enabled.includes(r)).sort((a, b) => a - b);
@@ -334,6 +347,27 @@ export function dporSearch(target: DporTarget, opts: DporSearchOptions = {}): Dp
       if (initials.length === 1 && initials[0] === q && (enablerOf(i, j) || !node.enabled.includes(q))) return;
       // Anything else: be conservative and try every thread there.
       for (const r of node.enabled) if (!node.sleep.includes(r) && allowed(i, r)) addId(node.backtrack, r);
+    };
+    /** The start of the latest section on `lock` of a thread other than r that is open at node i, or -1. */
+    const heldSince = (i: number, lock: string, r: number): number => {
+      const per = lockEvs.get(lock);
+      if (!per) return -1;
+      let best = -1;
+      for (let h = 0; h < per.length; h++) {
+        const pl = per[h];
+        if (h === r || !pl) continue;
+        for (let x = pl.length - 1; x >= 0; x--) {
+          const e = pl[x]!;
+          if (e >= i) continue;
+          const c = evs[e]!.cs;
+          if (c >= 0) {
+            const sec = sections[c]!;
+            if ((sec.end < 0 || sec.end >= i) && sec.start > best) best = sec.start;
+          }
+          break;
+        }
+      }
+      return best;
     };
     /**
      * Event f begins a section (or is a failed trylock): did another thread begin a section on
@@ -377,24 +411,8 @@ export function dporSearch(target: DporTarget, opts: DporSearchOptions = {}): Dp
       const mine = sections[last.cs]!;
       if (mine.closed && mine.end < n) return -1; // not waiting for it
       // The latest section of another thread on that lock that began before n and was open at n.
-      const per = lockEvs.get(mine.lock)!;
-      let best = -1;
-      for (let h = 0; h < per.length; h++) {
-        const pl = per[h];
-        if (h === r || !pl) continue;
-        for (let x = pl.length - 1; x >= 0; x--) {
-          const e = pl[x]!;
-          if (e >= n) continue;
-          const c = evs[e]!.cs;
-          if (c >= 0) {
-            const sec = sections[c]!;
-            if ((sec.end < 0 || sec.end >= n) && sec.start > best) best = sec.start;
-          }
-          break;
-        }
-      }
-      if (best < 0 || best >= n) return -1;
-      return best;
+      const best = heldSince(n, mine.lock, r);
+      return best < n ? best : -1;
     };
     // Did event i change the runnability of the thread of event j (recorded as an enabling edge)?
     const enabledBy = new Map<number, number[]>();
