@@ -66,14 +66,14 @@ export const RACE_EXPECTATIONS: RaceExpectation[] = [
   {
     workload: 'pmd-unshare-race',
     strategy: 'rcu',
-    verdict: { clean: true, exhaustive: false },
-    why: 'Seed 001 (Peter Xu RFC v1): rcu_read_lock() around the lockless walk and table freeing after a grace period (tlb_remove_table -> call_rcu) close the read-after-free left by the vma lock.',
+    verdict: { clean: true, exhaustive: true },
+    why: 'Seed 001 (Peter Xu RFC v1): rcu_read_lock() around the lockless walk and table freeing after a grace period (tlb_remove_table -> call_rcu) close the read-after-free left by the vma lock. DPOR is exhaustive within the suite budget since the lock-aware reduction (~2,000 schedules).',
   },
   {
     workload: 'pmd-unshare-race',
     strategy: 'vma-lock-6.3',
-    verdict: { clean: true, exhaustive: false },
-    why: 'Seed 001 as merged (v6.3, lock map A.1 W): hugetlb_fault has no lockless walk; every walk is under the vma lock (hugetlb_walk()).',
+    verdict: { clean: true, exhaustive: true },
+    why: 'Seed 001 as merged (v6.3, lock map A.1 W): hugetlb_fault has no lockless walk; every walk is under the vma lock (hugetlb_walk()). DPOR is exhaustive within the suite budget (~1,500 schedules).',
   },
   // ---- fault-truncate-race: seed 000 problem 2, lock map C.3 ----
   {
