@@ -48,6 +48,23 @@ describe('list', () => {
   });
 });
 
+describe('explore: the lock-aware reduction can be switched off', () => {
+  it('--no-lock-reduction: same verdict, exhaustive both ways, at least as many schedules', async () => {
+    type J = { results: Array<{ schedules: number; exhaustive: boolean; violations: Array<{ kind: string }> }> };
+    const args = ['explore', '-w', 'fault-truncate-race', '-s', 'i-mmap-rwsem', '-e', 'dpor', '--all', '--json'];
+    const on = await cli(args);
+    const off = await cli([...args, '--no-lock-reduction']);
+    expect(on.code, on.err).toBe(0);
+    expect(off.code, off.err).toBe(0);
+    const a = (JSON.parse(on.out) as J).results[0]!;
+    const b = (JSON.parse(off.out) as J).results[0]!;
+    expect(a.exhaustive).toBe(true);
+    expect(b.exhaustive).toBe(true);
+    expect(b.violations).toEqual(a.violations);
+    expect(b.schedules).toBeGreaterThanOrEqual(a.schedules);
+  });
+});
+
 describe('explore and replay', () => {
   let token = '';
   let kind = '';

@@ -20,6 +20,8 @@ interface ExploreCliOptions {
   timeLimit: number;
   depth: number;
   all?: boolean;
+  /** false with --no-lock-reduction. */
+  lockReduction: boolean;
   set?: Record<string, string>;
   json?: boolean;
 }
@@ -41,6 +43,7 @@ export function registerExplore(program: Command, run: Run): void {
     .option('-t, --time-limit <S>', 'wall-clock limit per strategy, seconds (a run cut short says so)', numArg('--time-limit', { positive: true }), 60)
     .option('--depth <d>', 'PCT bug depth', intArg('--depth', 1), 3)
     .option('--all', 'keep exploring after the first violation to collect every kind')
+    .option('--no-lock-reduction', 'dpor: order every two critical sections of one lock (plain source-set DPOR), not only those whose steps conflict')
     .option('--set <key=value>', 'override a workload parameter (repeatable)', collectSet)
     .option('--json', 'machine-readable output: {results:[{strategy, workload, explorer, schedules, exhaustive, elapsedMs, firstViolationMs?, interleavings?, violations:[{kind, message, replay, steps}]}]}')
     .addHelpText(
@@ -76,6 +79,7 @@ ${EXIT_HELP}`,
             timeLimitMs: o.timeLimit * 1000,
             pctDepth: o.depth,
             all: !!o.all,
+            reduceLocks: o.lockReduction,
             onProgress: (d) => bar.update(d),
           });
           bar.stop();

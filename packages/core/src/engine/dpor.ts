@@ -304,6 +304,14 @@ export function dporSearch(target: DporTarget, opts: DporSearchOptions = {}): Dp
         // Such a thread still orders the steps of v that happen after its own.
         firsts.push({ r, f, excl: f !== j && reduceLocks && evs[f]!.lockOp && lockedBehind(i, f) });
       }
+      if (reduceLocks) {
+        // v must be able to run from node i: a step of v that begins a section on a lock another
+        // thread holds at i, with the release not in v (e_i's thread's, or a later one), can only
+        // run before that thread's section began: the race is reversed from there too (in
+        // addition to the choice below, which may reach it by other races).
+        const n = blockedFrom(i, j);
+        if (n >= 0) addBacktrack(n, j);
+      }
       const initials: number[] = [];
       for (const x of firsts) {
         if (x.excl) continue;
@@ -316,7 +324,7 @@ export function dporSearch(target: DporTarget, opts: DporSearchOptions = {}): Dp
         // i by another thread, v can only run from before that thread's section began.
         for (const x of firsts) {
           if (!x.excl) continue;
-          const n = heldSince(i, evs[x.f]!.fp.obj, x.r);
+          const n = heldSince(i, evs[x.f]!.fp.obj, x.r, evs[x.f]!.fp);
           if (n >= 0) {
             addBacktrack(n, j);
             return;
@@ -348,8 +356,62 @@ export function dporSearch(target: DporTarget, opts: DporSearchOptions = {}): Dp
       // Anything else: be conservative and try every thread there.
       for (const r of node.enabled) if (!node.sleep.includes(r) && allowed(i, r)) addId(node.backtrack, r);
     };
+    /**
+     * For the race (e_i, e_j): the start of a section, open at node i and not released within v,
+     * on a lock that a step of v (another thread's section start after i, not after e_i) takes;
+     * -1 if there is none (the earliest such start when several).
+     */
+    const blockedFrom = (i: number, j: number): number => {
+      const ti = evs[i]!.tid;
+      let found = -1;
+      for (const per of lockEvs.values()) {
+        for (let h = 0; h < per.length; h++) {
+          const pl = per[h];
+          if (!pl) continue;
+          const x0 = lastBefore(pl, i);
+          if (x0 < 0) continue;
+          const c = evs[pl[x0]!]!.cs;
+          if (c < 0) continue;
+          const held = sections[c]!;
+          if (held.end >= 0 && held.end < i) continue; // released before i
+          if (!(h === ti || held.end < 0 || held.end > j || hb(evs, i, evs[held.end]!.vc))) continue; // released within v
+          if (found >= 0 && held.start >= found) continue;
+          for (let r = 0; r < per.length; r++) {
+            const rl = per[r];
+            if (r === h || r === ti || !rl) continue;
+            let hit = false;
+            for (let y = lastBefore(rl, i) + 1; y < rl.length; y++) {
+              const x = rl[y]!;
+              if (x > j) break;
+              const cx = evs[x]!.cs;
+              if (cx < 0 || sections[cx]!.start !== x) continue;
+              if (x !== j && hb(evs, i, evs[x]!.vc)) break; // after e_i: the rest of r is too
+              if (!dependent(evs[x]!.fp, evs[held.start]!.fp)) continue; // two readers share it
+              hit = true;
+              break;
+            }
+            if (hit) {
+              found = held.start;
+              break;
+            }
+          }
+        }
+      }
+      return found;
+    };
+    /** Index in the ascending list l of its last element below i, or -1. */
+    const lastBefore = (l: number[], i: number): number => {
+      let lo = 0;
+      let hi = l.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (l[mid]! < i) lo = mid + 1;
+        else hi = mid;
+      }
+      return lo - 1;
+    };
     /** The start of the latest section on `lock` of a thread other than r that is open at node i, or -1. */
-    const heldSince = (i: number, lock: string, r: number): number => {
+    const heldSince = (i: number, lock: string, r: number, taker?: Footprint): number => {
       const per = lockEvs.get(lock);
       if (!per) return -1;
       let best = -1;
@@ -362,7 +424,7 @@ export function dporSearch(target: DporTarget, opts: DporSearchOptions = {}): Dp
           const c = evs[e]!.cs;
           if (c >= 0) {
             const sec = sections[c]!;
-            if ((sec.end < 0 || sec.end >= i) && sec.start > best) best = sec.start;
+            if ((sec.end < 0 || sec.end >= i) && sec.start > best && (!taker || dependent(taker, evs[sec.start]!.fp))) best = sec.start;
           }
           break;
         }
