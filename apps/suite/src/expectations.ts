@@ -744,7 +744,7 @@ export const RACE_EXPECTATIONS: RaceExpectation[] = [
   {
     workload: 'follow-page-vs-unshare',
     strategy: 'rcu',
-    verdict: { clean: true, exhaustive: false },
+    verdict: { clean: true, exhaustive: true },
     why: 'Seed 001 RFC v1 07/10 "Make hugetlb_follow_page_mask() RCU-safe": rcu_read_lock() around the walk and the PTL; the table is freed from call_rcu after A leaves.',
   },
   {
