@@ -169,37 +169,46 @@ function dporOutcomes(progs: Instr[][], reduceLocks = true): { outcomes: Set<str
   return { outcomes, schedules: r.schedules, exhaustive: r.exhaustive };
 }
 
-function randomProgs(seed: number): Instr[][] {
+/**
+ * Random programs: 2-3 threads over 1-3 shared objects; `item` turns each draw (c in 0..9, a
+ * random object) into instructions. With three threads, at most `short` items per thread.
+ */
+function genProgs(seed: number, short: number, item: (rng: Rng, c: number, obj: string, objs: string[], p: Instr[]) => void): Instr[][] {
   const rng = new Rng(seed);
   const nThreads = 2 + rng.int(2);
   const objs = ['x', 'y', 'z'].slice(0, 1 + rng.int(3));
   const progs: Instr[][] = [];
   for (let t = 0; t < nThreads; t++) {
     const p: Instr[] = [];
-    const len = nThreads === 2 ? 2 + rng.int(3) : 1 + rng.int(2);
+    const len = nThreads === 2 ? 2 + rng.int(3) : 1 + rng.int(short);
     for (let i = 0; i < len; i++) {
       const c = rng.int(10);
-      const obj = objs[rng.int(objs.length)]!;
-      if (c < 4) p.push({ op: 'r', obj });
-      else if (c < 7) p.push({ op: 'w', obj });
-      else if (c < 8) {
-        // Commuting updates (atomic_inc) or a rw_semaphore section (read side commutes).
-        if (rng.int(2)) p.push({ op: 'inc', obj });
-        else {
-          const mode = rng.int(3) ? 'read' : 'write';
-          p.push({ op: 'down', mode }, { op: rng.int(2) ? 'inc' : 'r', obj }, { op: 'up', mode });
-        }
-      } else if (c < 9) {
-        // A critical section, sometimes nested (both orders appear across threads: deadlocks).
-        const m = rng.int(2);
-        p.push({ op: 'lock', m }, { op: rng.int(2) ? 'w' : 'r', obj });
-        if (rng.int(3) === 0) p.push({ op: 'lock', m: 1 - m }, { op: 'unlock', m: 1 - m });
-        p.push({ op: 'unlock', m });
-      } else p.push({ op: 'nop' });
+      item(rng, c, objs[rng.int(objs.length)]!, objs, p);
     }
     progs.push(p);
   }
   return progs;
+}
+
+function randomProgs(seed: number): Instr[][] {
+  return genProgs(seed, 2, (rng, c, obj, _objs, p) => {
+    if (c < 4) p.push({ op: 'r', obj });
+    else if (c < 7) p.push({ op: 'w', obj });
+    else if (c < 8) {
+      // Commuting updates (atomic_inc) or a rw_semaphore section (read side commutes).
+      if (rng.int(2)) p.push({ op: 'inc', obj });
+      else {
+        const mode = rng.int(3) ? 'read' : 'write';
+        p.push({ op: 'down', mode }, { op: rng.int(2) ? 'inc' : 'r', obj }, { op: 'up', mode });
+      }
+    } else if (c < 9) {
+      // A critical section, sometimes nested (both orders appear across threads: deadlocks).
+      const m = rng.int(2);
+      p.push({ op: 'lock', m }, { op: rng.int(2) ? 'w' : 'r', obj });
+      if (rng.int(3) === 0) p.push({ op: 'lock', m: 1 - m }, { op: 'unlock', m: 1 - m });
+      p.push({ op: 'unlock', m });
+    } else p.push({ op: 'nop' });
+  });
 }
 
 /**
@@ -208,38 +217,27 @@ function randomProgs(seed: number): Instr[][] {
  * accesses outside any lock that race with the ones inside.
  */
 function lockHeavyProgs(seed: number): Instr[][] {
-  const rng = new Rng(seed);
-  const nThreads = 2 + rng.int(2);
-  const objs = ['x', 'y', 'z'].slice(0, 1 + rng.int(3));
-  const progs: Instr[][] = [];
-  for (let t = 0; t < nThreads; t++) {
-    const p: Instr[] = [];
-    const len = nThreads === 2 ? 2 + rng.int(3) : 1 + rng.int(3);
-    for (let i = 0; i < len; i++) {
-      const c = rng.int(10);
-      const obj = objs[rng.int(objs.length)]!;
-      if (c < 3) p.push({ op: 'r', obj });
-      else if (c < 5) p.push({ op: 'w', obj });
-      else if (c < 9 && rng.int(2)) {
-        // A rw_semaphore section (read sections share the lock), sometimes with a mutex inside.
-        const mode = rng.int(2) ? 'read' : 'write';
-        p.push({ op: 'down', mode });
-        const n = rng.int(3);
-        for (let k = 0; k < n; k++) p.push({ op: rng.int(3) === 0 ? 'inc' : rng.int(2) ? 'w' : 'r', obj: objs[rng.int(objs.length)]! });
-        if (rng.int(5) === 0) p.push({ op: 'lock', m: 0 }, { op: 'unlock', m: 0 });
-        p.push({ op: 'up', mode });
-      } else if (c < 9) {
-        const m = rng.int(2);
-        p.push({ op: 'lock', m });
-        const n = rng.int(3);
-        for (let k = 0; k < n; k++) p.push({ op: rng.int(2) ? 'w' : 'r', obj: objs[rng.int(objs.length)]! });
-        if (rng.int(5) === 0) p.push({ op: 'lock', m: 1 - m }, { op: 'unlock', m: 1 - m });
-        p.push({ op: 'unlock', m });
-      } else p.push({ op: 'nop' });
-    }
-    progs.push(p);
-  }
-  return progs;
+  return genProgs(seed, 3, (rng, c, obj, objs, p) => {
+    const any = (): string => objs[rng.int(objs.length)]!;
+    if (c < 3) p.push({ op: 'r', obj });
+    else if (c < 5) p.push({ op: 'w', obj });
+    else if (c < 9 && rng.int(2)) {
+      // A rw_semaphore section (read sections share the lock), sometimes with a mutex inside.
+      const mode = rng.int(2) ? 'read' : 'write';
+      p.push({ op: 'down', mode });
+      const n = rng.int(3);
+      for (let k = 0; k < n; k++) p.push({ op: rng.int(3) === 0 ? 'inc' : rng.int(2) ? 'w' : 'r', obj: any() });
+      if (rng.int(5) === 0) p.push({ op: 'lock', m: 0 }, { op: 'unlock', m: 0 });
+      p.push({ op: 'up', mode });
+    } else if (c < 9) {
+      const m = rng.int(2);
+      p.push({ op: 'lock', m });
+      const n = rng.int(3);
+      for (let k = 0; k < n; k++) p.push({ op: rng.int(2) ? 'w' : 'r', obj: any() });
+      if (rng.int(5) === 0) p.push({ op: 'lock', m: 1 - m }, { op: 'unlock', m: 1 - m });
+      p.push({ op: 'unlock', m });
+    } else p.push({ op: 'nop' });
+  });
 }
 
 describe('dpor: soundness against plain enumeration on hand-built machines', () => {

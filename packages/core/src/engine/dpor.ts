@@ -211,6 +211,18 @@ const NO_IDS: number[] = [];
 
 const hb = (evs: Ev[], x: number, clock: number[]): boolean => (clock[evs[x]!.tid] ?? 0) >= evs[x]!.local;
 
+/** Index in the ascending list l of its last element below i, or -1. */
+function lastBefore(l: readonly number[], i: number): number {
+  let lo = 0;
+  let hi = l.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (l[mid]! < i) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo - 1;
+}
+
 /** Add id to a small set kept as an array. */
 function addId(set: number[], id: number): void {
   if (!set.includes(id)) set.push(id);
@@ -399,17 +411,6 @@ export function dporSearch(target: DporTarget, opts: DporSearchOptions = {}): Dp
       }
       return found;
     };
-    /** Index in the ascending list l of its last element below i, or -1. */
-    const lastBefore = (l: number[], i: number): number => {
-      let lo = 0;
-      let hi = l.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (l[mid]! < i) lo = mid + 1;
-        else hi = mid;
-      }
-      return lo - 1;
-    };
     /** The start of the latest section on `lock` of a thread other than r that is open at node i, or -1. */
     const heldSince = (i: number, lock: string, r: number, taker?: Footprint): number => {
       const per = lockEvs.get(lock);
@@ -418,16 +419,11 @@ export function dporSearch(target: DporTarget, opts: DporSearchOptions = {}): Dp
       for (let h = 0; h < per.length; h++) {
         const pl = per[h];
         if (h === r || !pl) continue;
-        for (let x = pl.length - 1; x >= 0; x--) {
-          const e = pl[x]!;
-          if (e >= i) continue;
-          const c = evs[e]!.cs;
-          if (c >= 0) {
-            const sec = sections[c]!;
-            if ((sec.end < 0 || sec.end >= i) && sec.start > best && (!taker || dependent(taker, evs[sec.start]!.fp))) best = sec.start;
-          }
-          break;
-        }
+        const x = lastBefore(pl, i);
+        const c = x >= 0 ? evs[pl[x]!]!.cs : -1;
+        if (c < 0) continue;
+        const sec = sections[c]!;
+        if ((sec.end < 0 || sec.end >= i) && sec.start > best && (!taker || dependent(taker, evs[sec.start]!.fp))) best = sec.start;
       }
       return best;
     };
@@ -460,15 +456,9 @@ export function dporSearch(target: DporTarget, opts: DporSearchOptions = {}): Dp
     const liftPast = (n: number, r: number): number => {
       const l = threadEvs[r];
       if (!l) return -1;
-      let lo = 0;
-      let hi = l.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (l[mid]! < n) lo = mid + 1;
-        else hi = mid;
-      }
-      if (lo === 0) return -1;
-      const last = evs[l[lo - 1]!]!;
+      const x = lastBefore(l, n);
+      if (x < 0) return -1;
+      const last = evs[l[x]!]!;
       if (!last.lockOp || last.cs < 0) return -1;
       const mine = sections[last.cs]!;
       if (mine.closed && mine.end < n) return -1; // not waiting for it
@@ -606,14 +596,8 @@ export function dporSearch(target: DporTarget, opts: DporSearchOptions = {}): Dp
             const l = threadEvs[r];
             if (r !== q && l && l.length > 0) {
               // This thread's latest event before j.
-              let lo = 0;
-              let hi = l.length;
-              while (lo < hi) {
-                const mid = (lo + hi) >> 1;
-                if (l[mid]! < j) lo = mid + 1;
-                else hi = mid;
-              }
-              if (lo > 0) cands.push(l[lo - 1]!);
+              const x = lastBefore(l, j);
+              if (x >= 0) cands.push(l[x]!);
             }
           }
         } else if (ej.lockOp) {
