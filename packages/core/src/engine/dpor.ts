@@ -542,7 +542,7 @@ export function dporSearch(target: DporTarget, opts: DporSearchOptions = {}): Dp
         }
         if (at >= 0) {
           cs = open[at]!;
-          if (s.access === 'acquire' && !(typeof s.label === 'string' && s.label.includes('[woken]'))) sections[cs]!.plain = false; // recursive acquire
+          if (s.access === 'acquire' && !s.blocked) sections[cs]!.plain = false; // recursive acquire (a woken waiter's step is the one with blocked())
           if (!holds) {
             sections[cs]!.closed = true;
             sections[cs]!.end = j;

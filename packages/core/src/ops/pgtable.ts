@@ -12,7 +12,8 @@ export interface PteVal {
   flags: number;
 }
 
-function makePtr(table: PmdTable, mm: Mm, addr: number): PtePtr {
+/** A pte pointer into `table` for addr (huge_pte_offset's result, or a walk's). */
+export function makePtr(table: PmdTable, mm: Mm, addr: number): PtePtr {
   return { table, gen: table.gen, index: pmdIndex(addr), mm, addr };
 }
 
