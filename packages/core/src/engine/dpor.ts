@@ -176,6 +176,8 @@ interface Ev {
   lockOp: boolean;
   /** The critical section this lock operation belongs to (index into the run's sections), -1 = none (a failed trylock). */
   cs: number;
+  /** Spare array analyze() writes this event's clock into (events and their arrays are reused from run to run). */
+  vcBuf: number[];
 }
 
 /**
@@ -198,13 +200,30 @@ interface Section {
 
 interface ObjRec {
   lastWrite: number;
-  /** Latest event per thread of each commuting class since the last write. */
-  read: Map<number, number>;
-  reader: Map<number, number>;
-  update: Map<number, number>;
+  /**
+   * Latest event per thread of each commuting class since the last write, as flat pairs
+   * [tid, event, tid, event, ...] in the order the threads first appeared (what a Map keyed by
+   * tid iterates; a run has a handful of threads, so a scan beats hashing and allocates nothing).
+   */
+  read: number[];
+  reader: number[];
+  update: number[];
+  /** Already in its parent's list of parts (this run). */
+  listed: boolean;
 }
 
-const newRec = (): ObjRec => ({ lastWrite: -1, read: new Map(), reader: new Map(), update: new Map() });
+const newRec = (): ObjRec => ({ lastWrite: -1, read: [], reader: [], update: [], listed: false });
+
+/** Set the latest event of thread q in a flat pair list (keeps q's place if it is there). */
+function setLatest(pairs: number[], q: number, j: number): void {
+  for (let x = 0; x < pairs.length; x += 2) {
+    if (pairs[x] === q) {
+      pairs[x + 1] = j;
+      return;
+    }
+  }
+  pairs.push(q, j);
+}
 
 const SLEEP_BLOCKED = Symbol('dpor: sleep-set blocked');
 const NO_IDS: number[] = [];
@@ -257,6 +276,11 @@ export function dporSearch(target: DporTarget, opts: DporSearchOptions = {}): Dp
   const cands: number[] = [];
   const uniq: number[] = [];
   const changed: number[] = [];
+  // Objects reused from run to run (a run's records are dropped when the next one starts).
+  const evPool: Ev[] = [];
+  /** Footprints of ordinary steps per object: [read, write, update]. */
+  const fpIntern = new Map<string, Array<Footprint | null>>();
+  const recPool: ObjRec[] = [];
 
   for (;;) {
     if (schedules >= maxSchedules) break;
@@ -268,6 +292,19 @@ export function dporSearch(target: DporTarget, opts: DporSearchOptions = {}): Dp
     const evs: Ev[] = [];
     const threadEvs: number[][] = [];
     const objs = new Map<string, ObjRec>();
+    let recsUsed = 0;
+    const takeRec = (): ObjRec => {
+      let r = recPool[recsUsed];
+      if (r) {
+        r.lastWrite = -1;
+        if (r.read.length > 0) r.read.length = 0;
+        if (r.reader.length > 0) r.reader.length = 0;
+        if (r.update.length > 0) r.update.length = 0;
+        r.listed = false;
+      } else recPool[recsUsed] = r = newRec();
+      recsUsed++;
+      return r;
+    };
     /** Per whole object (a page table): the records of its parts (entries) seen in this run. */
     const parts = new Map<string, ObjRec[]>();
     let lastGlobal = -1;
@@ -284,7 +321,17 @@ export function dporSearch(target: DporTarget, opts: DporSearchOptions = {}): Dp
     const fpVal: Footprint[] = [];
     const footprint = (t: Thread, s: Step): Footprint => {
       if (fpStep[t.id] === s) return fpVal[t.id]!;
-      const fp = footprintOf(s, t.daemon, rcuObj);
+      let fp: Footprint;
+      if (t.daemon || s.cost === 'rcu' || s.access === 'none' || s.obj === '') fp = footprintOf(s, t.daemon, rcuObj);
+      else {
+        // The common case, shared per object and class (footprints are never changed).
+        const code = s.commutes ? 2 : s.access === 'read' ? 0 : 1;
+        let byCls = fpIntern.get(s.obj);
+        if (!byCls) fpIntern.set(s.obj, (byCls = [null, null, null]));
+        let c = byCls[code];
+        if (!c || c.parent !== (s.parent ?? '')) byCls[code] = c = footprintOf(s, false, rcuObj);
+        fp = c;
+      }
       fpStep[t.id] = s;
       fpVal[t.id] = fp;
       return fp;
@@ -563,7 +610,16 @@ export function dporSearch(target: DporTarget, opts: DporSearchOptions = {}): Dp
           else sec.fps.push(fp);
         }
       }
-      evs.push({ tid: q, fp, local: mine.length + 1, vc: NO_IDS, lockOp, cs });
+      let ev = evPool[j];
+      if (ev) {
+        ev.tid = q;
+        ev.fp = fp;
+        ev.local = mine.length + 1;
+        ev.vc = NO_IDS;
+        ev.lockOp = lockOp;
+        ev.cs = cs;
+      } else evPool[j] = ev = { tid: q, fp, local: mine.length + 1, vc: NO_IDS, lockOp, cs, vcBuf: [] };
+      evs.push(ev);
       mine.push(j);
     };
 
@@ -617,32 +673,38 @@ export function dporSearch(target: DporTarget, opts: DporSearchOptions = {}): Dp
           }
         } else if (fp.obj !== '') {
           rec = objs.get(fp.obj);
-          if (!rec) objs.set(fp.obj, (rec = newRec()));
+          if (!rec) objs.set(fp.obj, (rec = takeRec()));
           if (rec.lastWrite >= 0) cands.push(rec.lastWrite);
-          if (fp.cls !== 'read') for (const x of rec.read.values()) cands.push(x);
-          if (fp.cls !== 'reader') for (const x of rec.reader.values()) cands.push(x);
-          if (fp.cls !== 'update') for (const x of rec.update.values()) cands.push(x);
+          if (fp.cls !== 'read') for (let x = 1; x < rec.read.length; x += 2) cands.push(rec.read[x]!);
+          if (fp.cls !== 'reader') for (let x = 1; x < rec.reader.length; x += 2) cands.push(rec.reader[x]!);
+          if (fp.cls !== 'update') for (let x = 1; x < rec.update.length; x += 2) cands.push(rec.update[x]!);
           if (fp.parent !== '') {
             // The last write to the whole (a table allocated or freed) orders every access to its parts.
             const whole = objs.get(fp.parent);
             if (whole && whole.lastWrite >= 0) cands.push(whole.lastWrite);
             let ps = parts.get(fp.parent);
             if (!ps) parts.set(fp.parent, (ps = []));
-            if (!ps.includes(rec)) ps.push(rec);
+            if (!rec.listed) {
+              rec.listed = true;
+              ps.push(rec);
+            }
           } else if (fp.cls === 'write') {
             // A write to a whole conflicts with every access to its parts.
             const ps = parts.get(fp.obj);
             if (ps) {
               for (const pr of ps) {
                 if (pr.lastWrite >= 0) cands.push(pr.lastWrite);
-                for (const x of pr.read.values()) cands.push(x);
-                for (const x of pr.reader.values()) cands.push(x);
-                for (const x of pr.update.values()) cands.push(x);
+                for (let x = 1; x < pr.read.length; x += 2) cands.push(pr.read[x]!);
+                for (let x = 1; x < pr.reader.length; x += 2) cands.push(pr.reader[x]!);
+                for (let x = 1; x < pr.update.length; x += 2) cands.push(pr.update[x]!);
               }
             }
           }
         }
-        const vc = clock.slice();
+        // This event's clock, in its reused array: a copy of the thread's previous clock, then joined.
+        const vc = ej.vcBuf;
+        if (vc.length !== clock.length) vc.length = clock.length;
+        for (let x = 0; x < clock.length; x++) vc[x] = clock[x]!;
         for (const c of cands) {
           const cv = evs[c]!.vc;
           for (let x = 0; x < cv.length; x++) if ((cv[x] ?? 0) > (vc[x] ?? 0)) vc[x] = cv[x]!;
@@ -654,11 +716,10 @@ export function dporSearch(target: DporTarget, opts: DporSearchOptions = {}): Dp
         else if (rec) {
           if (fp.cls === 'write') {
             rec.lastWrite = j;
-            // (Map.clear() allocates a new table even when empty.)
-            if (rec.read.size > 0) rec.read.clear();
-            if (rec.reader.size > 0) rec.reader.clear();
-            if (rec.update.size > 0) rec.update.clear();
-          } else (fp.cls === 'read' ? rec.read : fp.cls === 'reader' ? rec.reader : rec.update).set(q, j);
+            if (rec.read.length > 0) rec.read.length = 0;
+            if (rec.reader.length > 0) rec.reader.length = 0;
+            if (rec.update.length > 0) rec.update.length = 0;
+          } else setLatest(fp.cls === 'read' ? rec.read : fp.cls === 'reader' ? rec.reader : rec.update, q, j);
         }
         // Races: dependent earlier events of other threads not ordered before e_j otherwise
         // (candidates deduplicated in order of first appearance).
@@ -673,6 +734,14 @@ export function dporSearch(target: DporTarget, opts: DporSearchOptions = {}): Dp
       }
     };
 
+    /** Thread q's runnability changed with step j - 1 (run by thread p). */
+    const flip = (q: number, p: number, j: number): void => {
+      if (q === p) return;
+      changed.push(q);
+      let l = enablers[q];
+      if (!l) enablers[q] = l = [];
+      l.push(j - 1);
+    };
     const sched: Scheduler = {
       pick(runnable: readonly Thread[], _k: Kernel, stepNo: number): Thread {
         const j = stepNo;
@@ -682,17 +751,17 @@ export function dporSearch(target: DporTarget, opts: DporSearchOptions = {}): Dp
           // Threads other than the one that ran whose runnability changed with its step.
           const prev = nodes[j - 1]!.enabled;
           const p = evs[j - 1]!.tid;
-          const flip = (q: number): void => {
-            if (q === p) return;
-            changed.push(q);
-            let l = enablers[q];
-            if (!l) enablers[q] = l = [];
-            l.push(j - 1);
-          };
-          for (const q of prev) if (!runnable.some((t) => t.id === q)) flip(q);
-          for (const t of runnable) if (!prev.includes(t.id)) flip(t.id);
+          for (const q of prev) {
+            let still = false;
+            for (let x = 0; x < n && !still; x++) still = runnable[x]!.id === q;
+            if (!still) flip(q, p, j);
+          }
+          for (let x = 0; x < n; x++) {
+            const id = runnable[x]!.id;
+            if (!prev.includes(id)) flip(id, p, j);
+          }
         }
-        let node = nodes[j];
+        let node = j < nodes.length ? nodes[j] : undefined; // (an out-of-bounds read takes a slow path)
         if (node) {
           const en = node.enabled;
           let same = en.length === n;
@@ -732,7 +801,8 @@ export function dporSearch(target: DporTarget, opts: DporSearchOptions = {}): Dp
           nodes.push(node);
         }
         const chosen = node.chosen;
-        const t = runnable.find((x) => x.id === chosen);
+        let t: Thread | undefined;
+        for (let x = 0; x < n && !t; x++) if (runnable[x]!.id === chosen) t = runnable[x];
         if (!t) throw new Error(`dpor: thread ${chosen} is not runnable at step ${j}`);
         return t;
       },
