@@ -75,9 +75,9 @@ export const RACE_PLANS: Record<string, RacePlan> = {
         // follow-page-vs-unshare: exhaustive for every design within 310 schedules.
         dpor: { schedules: w === 'follow-page-vs-unshare' ? 400 : 300, timeLimitMs: DPOR_TIME_LIMIT_MS },
         // With the lock-aware reduction DPOR finishes these for every design within a few
-        // thousand schedules (docs/findings.md), uffd-vs-unshare excepted (up to ~40,000: its
-        // own, smaller campaign below).
-        campaign: w === 'uffd-vs-unshare' ? { schedules: 12_000, timeLimitMs: 300_000 } : { schedules: 20_000, timeLimitMs: 600_000 },
+        // thousand schedules (docs/findings.md), uffd-vs-unshare excepted (41,580 under rcu:
+        // its own, larger campaign below).
+        campaign: w === 'uffd-vs-unshare' ? { schedules: 50_000, timeLimitMs: 900_000 } : { schedules: 20_000, timeLimitMs: 600_000 },
         fallback: { explorer: 'random', schedules: 100, seed: 1, pctDepth: 3, timeLimitMs: FALLBACK_TIME_LIMIT_MS },
       },
     ]),
