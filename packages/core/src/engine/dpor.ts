@@ -208,11 +208,11 @@ interface ObjRec {
   read: number[];
   reader: number[];
   update: number[];
-  /** Already in its parent's list of parts (this run). */
-  listed: boolean;
+  /** The whole whose list of parts it was first added to in this run ('' = none yet). */
+  listedIn: string;
 }
 
-const newRec = (): ObjRec => ({ lastWrite: -1, read: [], reader: [], update: [], listed: false });
+const newRec = (): ObjRec => ({ lastWrite: -1, read: [], reader: [], update: [], listedIn: '' });
 
 /** Set the latest event of thread q in a flat pair list (keeps q's place if it is there). */
 function setLatest(pairs: number[], q: number, j: number): void {
@@ -300,7 +300,7 @@ export function dporSearch(target: DporTarget, opts: DporSearchOptions = {}): Dp
         if (r.read.length > 0) r.read.length = 0;
         if (r.reader.length > 0) r.reader.length = 0;
         if (r.update.length > 0) r.update.length = 0;
-        r.listed = false;
+        r.listedIn = '';
       } else recPool[recsUsed] = r = newRec();
       recsUsed++;
       return r;
@@ -684,10 +684,11 @@ export function dporSearch(target: DporTarget, opts: DporSearchOptions = {}): Dp
             if (whole && whole.lastWrite >= 0) cands.push(whole.lastWrite);
             let ps = parts.get(fp.parent);
             if (!ps) parts.set(fp.parent, (ps = []));
-            if (!rec.listed) {
-              rec.listed = true;
+            // (A part names the same whole at every access; the scan is for any other.)
+            if (rec.listedIn === '') {
+              rec.listedIn = fp.parent;
               ps.push(rec);
-            }
+            } else if (rec.listedIn !== fp.parent && !ps.includes(rec)) ps.push(rec);
           } else if (fp.cls === 'write') {
             // A write to a whole conflicts with every access to its parts.
             const ps = parts.get(fp.obj);
