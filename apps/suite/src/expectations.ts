@@ -684,37 +684,37 @@ export const RACE_EXPECTATIONS: RaceExpectation[] = [
     workload: 'migrate-vs-fork-anon',
     strategy: 'none',
     verdict: { clean: true, exhaustive: true },
-    why: 'Lock map A.10 N (5.6): try_to_unmap() and remove_migration_ptes() walk the anon page through rmap_walk_anon() under anon_vma_lock_read(), so the clone (anon_vma write) is ordered against both walks. A forks while M migrates its anonymous page: dup_mmap() -> anon_vma_fork() -> anon_vma_clone() links the child vma into the page\'s anon_vma tree under anon_vma->rwsem for write, copy_hugetlb_page_range() copies the PTE or the migration entry (read-only for COW), and remove_migration_ptes() restores whatever the child copied. DPOR exhaustive (1,619 schedules).',
+    why: 'Lock map A.10 N (5.6): try_to_unmap() and remove_migration_ptes() walk the anon page through rmap_walk_anon() under anon_vma_lock_read(), so the clone (anon_vma write) is ordered against both walks. A forks while M migrates its anonymous page: dup_mmap() -> anon_vma_fork() -> anon_vma_clone() links the child vma into the page\'s anon_vma tree under anon_vma->rwsem for write, copy_hugetlb_page_range() copies the PTE or the migration entry (read-only for COW), and remove_migration_ptes() restores whatever the child copied. DPOR exhaustive.',
   },
   {
     workload: 'migrate-vs-fork-anon',
     strategy: 'i-mmap-rwsem',
     verdict: { clean: true, exhaustive: true },
-    why: '336bf30eb765 (5.10.7, after seed 003): anon pages skip hugetlb_page_mapping_lock_write() and TTU_RMAP_LOCKED, so the walks take anon_vma_lock_read() as in 5.6. A forks while M migrates its anonymous page: dup_mmap() -> anon_vma_fork() -> anon_vma_clone() links the child vma into the page\'s anon_vma tree under anon_vma->rwsem for write, copy_hugetlb_page_range() copies the PTE or the migration entry (read-only for COW), and remove_migration_ptes() restores whatever the child copied. DPOR exhaustive (1,619). The 5.7 form (c0d0381ade79, not a built-in) reports data-race in anon_vma_clone / rmap_walk_anon here: Hugh Dickins\' bug (packages/strategy-i-mmap-rwsem/README.md).',
+    why: '336bf30eb765 (5.10.7, after seed 003): anon pages skip hugetlb_page_mapping_lock_write() and TTU_RMAP_LOCKED, so the walks take anon_vma_lock_read() as in 5.6. A forks while M migrates its anonymous page: dup_mmap() -> anon_vma_fork() -> anon_vma_clone() links the child vma into the page\'s anon_vma tree under anon_vma->rwsem for write, copy_hugetlb_page_range() copies the PTE or the migration entry (read-only for COW), and remove_migration_ptes() restores whatever the child copied. DPOR exhaustive. The 5.7 form (c0d0381ade79, not a built-in) reports data-race in anon_vma_clone / rmap_walk_anon here: Hugh Dickins\' bug (packages/strategy-i-mmap-rwsem/README.md).',
   },
   {
     workload: 'migrate-vs-fork-anon',
     strategy: 'hinode-rwsem',
     verdict: { clean: true, exhaustive: true },
-    why: 'Lock map A.10 H: the hinode RFC (on 5.10-rc, after 336bf30eb765) takes hinode_rwsem for file pages only; anon pages take the anon_vma walk. A forks while M migrates its anonymous page: dup_mmap() -> anon_vma_fork() -> anon_vma_clone() links the child vma into the page\'s anon_vma tree under anon_vma->rwsem for write, copy_hugetlb_page_range() copies the PTE or the migration entry (read-only for COW), and remove_migration_ptes() restores whatever the child copied. DPOR exhaustive (1,619).',
+    why: 'Lock map A.10 H: the hinode RFC (on 5.10-rc, after 336bf30eb765) takes hinode_rwsem for file pages only; anon pages take the anon_vma walk. A forks while M migrates its anonymous page: dup_mmap() -> anon_vma_fork() -> anon_vma_clone() links the child vma into the page\'s anon_vma tree under anon_vma->rwsem for write, copy_hugetlb_page_range() copies the PTE or the migration entry (read-only for COW), and remove_migration_ptes() restores whatever the child copied. DPOR exhaustive.',
   },
   {
     workload: 'migrate-vs-fork-anon',
     strategy: 'vma-lock',
     verdict: { clean: true, exhaustive: true },
-    why: 'Lock map A.10 V (6.1.15): try_to_migrate() of an anon page walks the anon_vma under anon_vma_lock_read(); no vma trylock (anon pages are never in a shareable vma). A forks while M migrates its anonymous page: dup_mmap() -> anon_vma_fork() -> anon_vma_clone() links the child vma into the page\'s anon_vma tree under anon_vma->rwsem for write, copy_hugetlb_page_range() copies the PTE or the migration entry (read-only for COW), and remove_migration_ptes() restores whatever the child copied. DPOR exhaustive (1,619).',
+    why: 'Lock map A.10 V (6.1.15): try_to_migrate() of an anon page walks the anon_vma under anon_vma_lock_read(); no vma trylock (anon pages are never in a shareable vma). A forks while M migrates its anonymous page: dup_mmap() -> anon_vma_fork() -> anon_vma_clone() links the child vma into the page\'s anon_vma tree under anon_vma->rwsem for write, copy_hugetlb_page_range() copies the PTE or the migration entry (read-only for COW), and remove_migration_ptes() restores whatever the child copied. DPOR exhaustive.',
   },
   {
     workload: 'migrate-vs-fork-anon',
     strategy: 'rcu',
     verdict: { clean: true, exhaustive: true },
-    why: 'As vma-lock (RFC v1 changes no rmap path). A forks while M migrates its anonymous page: dup_mmap() -> anon_vma_fork() -> anon_vma_clone() links the child vma into the page\'s anon_vma tree under anon_vma->rwsem for write, copy_hugetlb_page_range() copies the PTE or the migration entry (read-only for COW), and remove_migration_ptes() restores whatever the child copied. DPOR exhaustive (1,619).',
+    why: 'As vma-lock (RFC v1 changes no rmap path). A forks while M migrates its anonymous page: dup_mmap() -> anon_vma_fork() -> anon_vma_clone() links the child vma into the page\'s anon_vma tree under anon_vma->rwsem for write, copy_hugetlb_page_range() copies the PTE or the migration entry (read-only for COW), and remove_migration_ptes() restores whatever the child copied. DPOR exhaustive.',
   },
   {
     workload: 'migrate-vs-fork-anon',
     strategy: 'vma-lock-6.3',
     verdict: { clean: true, exhaustive: true },
-    why: 'As vma-lock (6.3.8 try_to_migrate_one / rmap_walk_anon). A forks while M migrates its anonymous page: dup_mmap() -> anon_vma_fork() -> anon_vma_clone() links the child vma into the page\'s anon_vma tree under anon_vma->rwsem for write, copy_hugetlb_page_range() copies the PTE or the migration entry (read-only for COW), and remove_migration_ptes() restores whatever the child copied. DPOR exhaustive (1,619).',
+    why: 'As vma-lock (6.3.8 try_to_migrate_one / rmap_walk_anon). A forks while M migrates its anonymous page: dup_mmap() -> anon_vma_fork() -> anon_vma_clone() links the child vma into the page\'s anon_vma tree under anon_vma->rwsem for write, copy_hugetlb_page_range() copies the PTE or the migration entry (read-only for COW), and remove_migration_ptes() restores whatever the child copied. DPOR exhaustive.',
   },
   // ---- follow-page-vs-unshare: seed 001, follow_page() (follow_huge_pmd / hugetlb_follow_page_mask) ----
   {
