@@ -214,6 +214,18 @@ interface ObjRec {
 
 const newRec = (): ObjRec => ({ lastWrite: -1, read: [], reader: [], update: [], listedIn: '' });
 
+/** Forget the latest reads of every class (a write supersedes them). */
+function clearLatest(r: ObjRec): void {
+  if (r.read.length > 0) r.read.length = 0;
+  if (r.reader.length > 0) r.reader.length = 0;
+  if (r.update.length > 0) r.update.length = 0;
+}
+
+/** Push the events of a flat pair list, in order. */
+function pushEvents(into: number[], pairs: readonly number[]): void {
+  for (let x = 1; x < pairs.length; x += 2) into.push(pairs[x]!);
+}
+
 /** Set the latest event of thread q in a flat pair list (keeps q's place if it is there). */
 function setLatest(pairs: number[], q: number, j: number): void {
   for (let x = 0; x < pairs.length; x += 2) {
@@ -297,9 +309,7 @@ export function dporSearch(target: DporTarget, opts: DporSearchOptions = {}): Dp
       let r = recPool[recsUsed];
       if (r) {
         r.lastWrite = -1;
-        if (r.read.length > 0) r.read.length = 0;
-        if (r.reader.length > 0) r.reader.length = 0;
-        if (r.update.length > 0) r.update.length = 0;
+        clearLatest(r);
         r.listedIn = '';
       } else recPool[recsUsed] = r = newRec();
       recsUsed++;
@@ -675,9 +685,9 @@ export function dporSearch(target: DporTarget, opts: DporSearchOptions = {}): Dp
           rec = objs.get(fp.obj);
           if (!rec) objs.set(fp.obj, (rec = takeRec()));
           if (rec.lastWrite >= 0) cands.push(rec.lastWrite);
-          if (fp.cls !== 'read') for (let x = 1; x < rec.read.length; x += 2) cands.push(rec.read[x]!);
-          if (fp.cls !== 'reader') for (let x = 1; x < rec.reader.length; x += 2) cands.push(rec.reader[x]!);
-          if (fp.cls !== 'update') for (let x = 1; x < rec.update.length; x += 2) cands.push(rec.update[x]!);
+          if (fp.cls !== 'read') pushEvents(cands, rec.read);
+          if (fp.cls !== 'reader') pushEvents(cands, rec.reader);
+          if (fp.cls !== 'update') pushEvents(cands, rec.update);
           if (fp.parent !== '') {
             // The last write to the whole (a table allocated or freed) orders every access to its parts.
             const whole = objs.get(fp.parent);
@@ -695,9 +705,9 @@ export function dporSearch(target: DporTarget, opts: DporSearchOptions = {}): Dp
             if (ps) {
               for (const pr of ps) {
                 if (pr.lastWrite >= 0) cands.push(pr.lastWrite);
-                for (let x = 1; x < pr.read.length; x += 2) cands.push(pr.read[x]!);
-                for (let x = 1; x < pr.reader.length; x += 2) cands.push(pr.reader[x]!);
-                for (let x = 1; x < pr.update.length; x += 2) cands.push(pr.update[x]!);
+                pushEvents(cands, pr.read);
+                pushEvents(cands, pr.reader);
+                pushEvents(cands, pr.update);
               }
             }
           }
@@ -717,9 +727,7 @@ export function dporSearch(target: DporTarget, opts: DporSearchOptions = {}): Dp
         else if (rec) {
           if (fp.cls === 'write') {
             rec.lastWrite = j;
-            if (rec.read.length > 0) rec.read.length = 0;
-            if (rec.reader.length > 0) rec.reader.length = 0;
-            if (rec.update.length > 0) rec.update.length = 0;
+            clearLatest(rec);
           } else setLatest(fp.cls === 'read' ? rec.read : fp.cls === 'reader' ? rec.reader : rec.update, q, j);
         }
         // Races: dependent earlier events of other threads not ordered before e_j otherwise
