@@ -76,16 +76,26 @@ export interface Footprint {
 const RCU_OBJ = 'rcu:state';
 const NO_FOOTPRINT: Footprint = { obj: '', cls: 'read', global: false, parent: '' };
 
-/** The footprint of a pending step of a thread. */
-export function footprintOf(s: Step, daemon = false, rcuObj = RCU_OBJ): Footprint {
+/** Footprints of ordinary steps per object, by class (read, write, update): they are never changed, so a search shares them. */
+export type FootprintCache = Map<string, Array<Footprint | null>>;
+const CLASS_SLOT = { read: 0, write: 1, update: 2 } as const;
+
+/** The footprint of a pending step of a thread (shared through `cache` when one is given). */
+export function footprintOf(s: Step, daemon = false, rcuObj = RCU_OBJ, cache?: FootprintCache): Footprint {
   // A daemon step that names its object (an RCU callback freeing a table) is an ordinary write;
   // otherwise its effects are unknown and it conflicts with everything.
   if (daemon) return { obj: s.obj, cls: 'write', global: s.obj === rcuObj || s.obj === '', parent: '' };
   if (s.cost === 'rcu' && (s.access === 'none' || s.access === 'read')) return { obj: rcuObj, cls: 'reader', global: false, parent: '' };
   if (s.access === 'none' || s.obj === '') return NO_FOOTPRINT;
   const parent = s.parent ?? '';
-  if (s.commutes) return { obj: s.obj, cls: 'update', global: false, parent };
-  return { obj: s.obj, cls: s.access === 'read' ? 'read' : 'write', global: false, parent };
+  const cls = s.commutes ? 'update' : s.access === 'read' ? 'read' : 'write';
+  if (!cache) return { obj: s.obj, cls, global: false, parent };
+  let byCls = cache.get(s.obj);
+  if (!byCls) cache.set(s.obj, (byCls = [null, null, null]));
+  const slot = CLASS_SLOT[cls];
+  let fp = byCls[slot];
+  if (!fp || fp.parent !== parent) byCls[slot] = fp = { obj: s.obj, cls, global: false, parent };
+  return fp;
 }
 
 /** Do two footprints conflict (must their order be explored both ways)? */
@@ -290,8 +300,7 @@ export function dporSearch(target: DporTarget, opts: DporSearchOptions = {}): Dp
   const changed: number[] = [];
   // Objects reused from run to run (a run's records are dropped when the next one starts).
   const evPool: Ev[] = [];
-  /** Footprints of ordinary steps per object: [read, write, update]. */
-  const fpIntern = new Map<string, Array<Footprint | null>>();
+  const fpIntern: FootprintCache = new Map();
   const recPool: ObjRec[] = [];
 
   for (;;) {
@@ -331,17 +340,7 @@ export function dporSearch(target: DporTarget, opts: DporSearchOptions = {}): Dp
     const fpVal: Footprint[] = [];
     const footprint = (t: Thread, s: Step): Footprint => {
       if (fpStep[t.id] === s) return fpVal[t.id]!;
-      let fp: Footprint;
-      if (t.daemon || s.cost === 'rcu' || s.access === 'none' || s.obj === '') fp = footprintOf(s, t.daemon, rcuObj);
-      else {
-        // The common case, shared per object and class (footprints are never changed).
-        const code = s.commutes ? 2 : s.access === 'read' ? 0 : 1;
-        let byCls = fpIntern.get(s.obj);
-        if (!byCls) fpIntern.set(s.obj, (byCls = [null, null, null]));
-        let c = byCls[code];
-        if (!c || c.parent !== (s.parent ?? '')) byCls[code] = c = footprintOf(s, false, rcuObj);
-        fp = c;
-      }
+      const fp = footprintOf(s, t.daemon, rcuObj, fpIntern);
       fpStep[t.id] = s;
       fpVal[t.id] = fp;
       return fp;
@@ -356,13 +355,7 @@ export function dporSearch(target: DporTarget, opts: DporSearchOptions = {}): Dp
       for (let r = 0; r < threadEvs.length; r++) {
         const list = threadEvs[r];
         if (!list || list.length === 0 || r === ei.tid) continue;
-        let lo = 0;
-        let hi = list.length;
-        while (lo < hi) {
-          const mid = (lo + hi) >> 1;
-          if (list[mid]! > i) hi = mid;
-          else lo = mid + 1;
-        }
+        const lo = lastBefore(list, i + 1) + 1; // its first event after e_i (event indices are integers)
         if (lo >= list.length) continue;
         const f = list[lo]!;
         if (f > j || (f === j && r !== q)) continue;
